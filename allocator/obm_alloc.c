@@ -5,23 +5,29 @@
 
 #include <string.h>
 
-/* Return a block of class (n-1) >> ALIGNMENT_SHIFT for 1 <= n <= 512, or
- * NULL if no arena can be had. */
+/* Hand out the first free block of a used pool.  Extending the pool is a
+ * tail call, so the common case needs no stack frame. */
+static inline void *
+take_block(obm_heap *h, struct obm_pool *pool, unsigned szidx)
+{
+    ++pool->ref.count;
+    uint8_t *bp = pool->freeblock;
+    OBM_ASSERT_LOCAL(bp != NULL);
+    if (OBM_UNLIKELY((pool->freeblock = *(uint8_t **)bp) == NULL))
+        return obm_pool_extend(h, pool, szidx, bp);
+    return bp;
+}
+
+/* Return a block for 1 <= n <= threshold: from the first pool of its ring,
+ * else from a fresh pool; NULL if no arena can be had. */
 static inline void *
 pool_alloc(obm_heap *h, size_t n)
 {
     unsigned szidx = (unsigned)((n - 1) >> h->alignment_shift);
     struct obm_pool *pool = h->usedpools[szidx + szidx];
-    // a real pool is never its own successor; the sentinel of an empty
-    // ring is
-    if (OBM_LIKELY(pool != pool->nextpool)) {
-        ++pool->ref.count;
-        uint8_t *bp = pool->freeblock;
-        OBM_ASSERT_LOCAL(bp != NULL);
-        if (OBM_UNLIKELY((pool->freeblock = *(uint8_t **)bp) == NULL))
-            obm_pool_extend(h, pool, szidx);
-        return bp;
-    }
+    // a real pool is never its own successor; an empty ring's sentinel is
+    if (OBM_LIKELY(pool != pool->nextpool))
+        return take_block(h, pool, szidx);
     return obm_alloc_from_new_pool(h, szidx);
 }
 
@@ -35,18 +41,32 @@ obm_raw_malloc(obm_heap *h, size_t n)
     return p;
 }
 
-void *
-obm_malloc(obm_heap *h, size_t n)
+/* Everything but a non-empty ring: a fresh pool, then the raw allocator. */
+static __attribute__((noinline)) void *
+malloc_slow(obm_heap *h, size_t n)
 {
-    // n - 1 wraps for 0, so one compare routes both 0 and large sizes away
-    if (OBM_LIKELY(n - 1 < h->threshold)) {
-        void *bp = pool_alloc(h, n);
-        if (OBM_LIKELY(bp != NULL))
+    if (n - 1 < h->threshold) {
+        void *bp = obm_alloc_from_new_pool(
+            h, (unsigned)((n - 1) >> h->alignment_shift));
+        if (bp != NULL)
             return bp;
     }
     if (n > PTRDIFF_MAX) // CPython's public wrappers refuse these
         return NULL;
     return obm_raw_malloc(h, n);
+}
+
+void *
+obm_malloc(obm_heap *h, size_t n)
+{
+    // n - 1 wraps for 0, so one compare routes both 0 and large sizes away
+    if (OBM_LIKELY(n - 1 < h->threshold)) {
+        unsigned szidx = (unsigned)((n - 1) >> h->alignment_shift);
+        struct obm_pool *pool = h->usedpools[szidx + szidx];
+        if (OBM_LIKELY(pool != pool->nextpool))
+            return take_block(h, pool, szidx);
+    }
+    return malloc_slow(h, n);
 }
 
 void *

@@ -2,16 +2,19 @@
  * two transitions a free can cause (facts §4.5). */
 #include "obm_internal.h"
 
-void
-obm_free(obm_heap *h, void *p)
+/* Give a block the pools do not own back to the raw allocator. */
+static __attribute__((noinline)) void
+free_raw(obm_heap *h, void *p)
 {
-    if (p == NULL)
-        return;
-    if (OBM_UNLIKELY(!heap_owns(h, p))) {
-        h->raw.free(h->raw.ctx, p);
-        h->raw_allocated_blocks--;
-        return;
-    }
+    h->raw.free(h->raw.ctx, p);
+    h->raw_allocated_blocks--;
+}
+
+/* Push p on its pool's freeblock chain.  Both transitions are tail calls,
+ * so the common case needs no stack frame. */
+static inline void
+free_to_pool(obm_heap *h, void *p)
+{
     struct obm_pool *pool = pool_of(h, p);
     OBM_ASSERT_LOCAL(pool->ref.count > 0);
     uint8_t *lastfree = pool->freeblock;
@@ -27,4 +30,31 @@ obm_free(obm_heap *h, void *p)
     if (OBM_LIKELY(pool->ref.count != 0))
         return;
     obm_pool_empty(h, pool);
+}
+
+/* The pre-3.10 path: the ownership test reads the pool header. */
+static __attribute__((noinline)) void
+free_legacy(obm_heap *h, void *p)
+{
+    if (!obm_legacy_owns(h, p)) {
+        free_raw(h, p);
+        return;
+    }
+    free_to_pool(h, p);
+}
+
+void
+obm_free(obm_heap *h, void *p)
+{
+    if (p == NULL)
+        return;
+    if (OBM_UNLIKELY(h->ownership != OBM_OWN_RADIX)) {
+        free_legacy(h, p);
+        return;
+    }
+    if (OBM_UNLIKELY(!radix_owns(h, (uintptr_t)p))) {
+        free_raw(h, p);
+        return;
+    }
+    free_to_pool(h, p);
 }

@@ -214,7 +214,8 @@ heap_owns(const obm_heap *h, const void *p)
 
 /* obm_pool.c */
 void *obm_alloc_from_new_pool(obm_heap *h, unsigned szidx);
-void obm_pool_extend(obm_heap *h, struct obm_pool *pool, unsigned szidx);
+void *obm_pool_extend(obm_heap *h, struct obm_pool *pool, unsigned szidx,
+                      void *bp);
 void obm_pool_unfull(obm_heap *h, struct obm_pool *pool);
 void obm_pool_empty(obm_heap *h, struct obm_pool *pool);
 
