@@ -1,6 +1,8 @@
 /* obm_stats.c — the pymalloc report of sys._debugmallocstats() (facts §7):
  * one walk over every carved pool, then the byte ledger, whose lines must
- * add up to the arenas' total size (C3). */
+ * add up to the arenas' total size (C3).  The "# times object malloc
+ * called" line is left out: it prints the debug layer's serial number, and
+ * this core has no debug layer (2.7 printed it only in debug builds). */
 #include "obm_internal.h"
 
 #include <string.h>
