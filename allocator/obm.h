@@ -31,7 +31,7 @@ extern "C" {
 
 typedef struct obm_heap obm_heap;
 
-/* --- Profiles: one per CPython generation -------------------------------- */
+/* --- Profiles: one per CPython generation ------------------------------- */
 
 enum obm_profile {
     OBM_PY27,  /* 2.7 up to 2.7.16 */
@@ -61,8 +61,8 @@ struct obm_geometry {
     const char *versions; /* "3.11-3.13" */
     unsigned alignment;   /* ALIGNMENT */
     unsigned alignment_shift;
-    unsigned threshold; /* SMALL_REQUEST_THRESHOLD */
-    unsigned nclasses;  /* NB_SMALL_SIZE_CLASSES */
+    unsigned threshold;     /* SMALL_REQUEST_THRESHOLD */
+    unsigned nclasses;      /* NB_SMALL_SIZE_CLASSES */
     unsigned usedpools_len; /* pointers in the usedpools table */
     unsigned pool_size;
     unsigned pool_bits;
@@ -77,8 +77,9 @@ struct obm_geometry {
      * top, then the bits indexing the top, mid and bottom (leaf) nodes. */
     unsigned radix_ignore_bits;
     unsigned radix_top_bits, radix_mid_bits, radix_bot_bits;
-    bool has_calloc;       /* 3.5+; earlier profiles emulate it */
-    bool raw_realloc_keeps; /* 2.7: raw realloc(p, 0) keeps p if realloc(p, 1) fails */
+    bool has_calloc; /* 3.5+; earlier profiles emulate it */
+    /* 2.7: a raw realloc(p, 0) returns p when realloc(p, 1) fails */
+    bool raw_realloc_keeps;
 };
 
 /* Return the geometry of a profile, or NULL for an out-of-range value. */
@@ -101,9 +102,10 @@ obm_numblocks(const struct obm_geometry *g, unsigned szidx)
     return (g->pool_size - g->pool_overhead) / obm_blocksize(g, szidx);
 }
 
-/* --- The layout contract (CPython's, LP64) -------------------------------- */
+/* --- The layout contract (CPython's, LP64) ------------------------------ */
 
-#define OBM_DUMMY_SIZE_IDX 0xffffu /* szidx of a pool carved but not set up */
+/* szidx of a pool carved but not yet set up for a class */
+#define OBM_DUMMY_SIZE_IDX 0xffffu
 #define OBM_MAX_POOLS_IN_ARENA 64u
 #define OBM_MAX_USEDPOOLS 128u
 
@@ -113,13 +115,13 @@ struct obm_pool {
         uint8_t *padding; /* gives count a pointer-wide slot */
         unsigned count;   /* blocks handed out */
     } ref;
-    uint8_t *freeblock;         /* head of the freeblock chain */
-    struct obm_pool *nextpool;  /* ring of class szidx, or arena freepools */
-    struct obm_pool *prevpool;  /* ring of class szidx (used state only) */
-    unsigned arenaindex;        /* index of the owning arena record */
-    unsigned szidx;             /* size class index */
-    unsigned nextoffset;        /* offset of the first virgin block */
-    unsigned maxnextoffset;     /* largest offset where a block still fits */
+    uint8_t *freeblock;        /* head of the freeblock chain */
+    struct obm_pool *nextpool; /* ring of class szidx, or arena freepools */
+    struct obm_pool *prevpool; /* ring of class szidx (used state only) */
+    unsigned arenaindex;       /* index of the owning arena record */
+    unsigned szidx;            /* size class index */
+    unsigned nextoffset;       /* offset of the first virgin block */
+    unsigned maxnextoffset;    /* largest offset where a block still fits */
 };
 
 /* An arena record in the arenas vector (48 bytes). */
@@ -139,7 +141,7 @@ struct obm_arena_coverage {
     int32_t tail_lo; /* t: an arena from the previous region ends at t */
 };
 
-/* --- Sources: where arenas and raw blocks come from ----------------------- */
+/* --- Sources: where arenas and raw blocks come from --------------------- */
 
 /* The arena source seam, shaped like CPython's PyObjectArenaAllocator. */
 struct obm_arena_source {
@@ -203,7 +205,7 @@ size_t obm_region_live(const struct obm_region *r);
  * reproducing the pool misalignment real mmap gives (63- vs 64-pool
  * arenas).  The struct is the source's context: keep it alive. */
 struct obm_offset_mmap {
-    size_t align;  /* power of two >= page size, e.g. the profile's POOL_SIZE */
+    size_t align; /* power of two >= page size, e.g. the profile's POOL_SIZE */
     size_t offset; /* page multiple below align */
 };
 struct obm_arena_source obm_source_offset_mmap(struct obm_offset_mmap *om);
@@ -221,7 +223,7 @@ struct obm_faulty_source {
 };
 struct obm_arena_source obm_source_faulty(struct obm_faulty_source *f);
 
-/* --- Heaps ---------------------------------------------------------------- */
+/* --- Heaps -------------------------------------------------------------- */
 
 struct obm_heap_config {
     enum obm_profile profile;
@@ -244,7 +246,8 @@ void obm_heap_free(obm_heap *h);
 /* Return the geometry of the heap's profile. */
 const struct obm_geometry *obm_heap_geometry(const obm_heap *h);
 
-/* --- Allocation (CPython's _PyObject_Malloc family plus public wrappers) -- */
+/* --- Allocation (CPython's _PyObject_Malloc family plus public wrappers) ---
+ */
 
 /* Return a block of at least n bytes: from a pool if 1 <= n <= threshold
  * and an arena can be had, else from the raw allocator (0 becomes 1).
@@ -271,7 +274,7 @@ bool obm_owns(const obm_heap *h, const void *p);
  * it, else 0 (the raw allocator's size is not known). */
 size_t obm_usable_size(const obm_heap *h, const void *p);
 
-/* --- Introspection: read-only access for the invariant checker ----------- */
+/* --- Introspection: read-only access for the invariant checker ---------- */
 
 /* Pointers to the live state, laid out as CPython keeps it.  The pointers
  * stay valid for the heap's lifetime; what they point to changes with every
@@ -279,17 +282,17 @@ size_t obm_usable_size(const obm_heap *h, const void *p);
  * (nfp2lasta before 3.8, the radix root before 3.10). */
 struct obm_state {
     const struct obm_geometry *geometry;
-    struct obm_pool *const *usedpools;       /* usedpools_len pointers */
-    struct obm_arena *const *arenas;         /* the vector (may move) */
+    struct obm_pool *const *usedpools; /* usedpools_len pointers */
+    struct obm_arena *const *arenas;   /* the vector (may move) */
     const unsigned *maxarenas;
     struct obm_arena *const *unused_arena_objects;
     struct obm_arena *const *usable_arenas;
-    struct obm_arena *const *nfp2lasta;      /* max_pools_in_arena + 1 */
+    struct obm_arena *const *nfp2lasta; /* max_pools_in_arena + 1 */
     const size_t *narenas_currently_allocated;
     const size_t *ntimes_arena_allocated;
     const size_t *narenas_highwater;
-    const ptrdiff_t *raw_allocated_blocks;   /* live raw-fallback blocks */
-    void *const *radix_root;                 /* 2^top_bits node pointers */
+    const ptrdiff_t *raw_allocated_blocks; /* live raw-fallback blocks */
+    void *const *radix_root;               /* 2^top_bits node pointers */
     const int *arena_map_mid_count;
     const int *arena_map_bot_count;
 };

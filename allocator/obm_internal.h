@@ -81,18 +81,18 @@
 #define OBM_DEBUG 1
 #endif
 
-/* --- Self-checks: OBM_DEBUG 0 none, 1 slow paths, 2 every mutation ------- */
+/* --- Self-checks: OBM_DEBUG 0 none, 1 slow paths, 2 every mutation ------ */
 
 /* Report a failed self-check with write(2), never allocating, and abort. */
 _Noreturn void obm_assert_fail(const char *file, int line, const char *what);
 
-#define OBM_ASSERT_AT(level, cond)                                          \
-    do {                                                                    \
-        if (OBM_DEBUG >= (level) && !(cond))                                \
-            obm_assert_fail(__FILE__, __LINE__, #cond);                     \
+#define OBM_ASSERT_AT(level, cond)                                            \
+    do {                                                                      \
+        if (OBM_DEBUG >= (level) && !(cond))                                  \
+            obm_assert_fail(__FILE__, __LINE__, #cond);                       \
     } while (0)
-#define OBM_ASSERT(cond) OBM_ASSERT_AT(1, cond)          /* slow paths */
-#define OBM_ASSERT_LOCAL(cond) OBM_ASSERT_AT(2, cond)    /* every mutation */
+#define OBM_ASSERT(cond) OBM_ASSERT_AT(1, cond)       /* slow paths */
+#define OBM_ASSERT_LOCAL(cond) OBM_ASSERT_AT(2, cond) /* every mutation */
 
 #define OBM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define OBM_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -103,19 +103,19 @@ _Noreturn void obm_assert_fail(const char *file, int line, const char *what);
 #ifndef OBM_PLANT
 #define OBM_PLANT 0
 #endif
-#define OBM_PLANT_FULL_POOL_AT_BACK 1  /* relinked full pool goes last (U4) */
-#define OBM_PLANT_RELEASE_TAIL 2       /* 3.9+ tail arena released anyway */
-#define OBM_PLANT_WRONG_ARENA 3        /* pools taken from the last arena */
-#define OBM_PLANT_REALLOC_MOVES 4      /* realloc ignores the 3/4 rule */
-#define OBM_PLANT_NFP2LASTA_CASE2 5    /* case 2 forgets nfp2lasta[1] */
-#define OBM_PLANT_FREEPOOLS_FIFO 6     /* emptied pool appended, not pushed */
-#define OBM_PLANT_COUNT_LEAK 7         /* free from a full pool keeps count */
-#define OBM_PLANT_RADIX_STALE 8        /* released arenas stay marked */
-#define OBM_PLANT_CASE3_BEFORE 9       /* case 3 inserts before lastnf */
+#define OBM_PLANT_FULL_POOL_AT_BACK 1 /* relinked full pool goes last (U4) */
+#define OBM_PLANT_RELEASE_TAIL 2      /* 3.9+ tail arena released anyway */
+#define OBM_PLANT_WRONG_ARENA 3       /* pools taken from the last arena */
+#define OBM_PLANT_REALLOC_MOVES 4     /* realloc ignores the 3/4 rule */
+#define OBM_PLANT_NFP2LASTA_CASE2 5   /* case 2 forgets nfp2lasta[1] */
+#define OBM_PLANT_FREEPOOLS_FIFO 6    /* emptied pool appended, not pushed */
+#define OBM_PLANT_COUNT_LEAK 7        /* free from a full pool keeps count */
+#define OBM_PLANT_RADIX_STALE 8       /* released arenas stay marked */
+#define OBM_PLANT_CASE3_BEFORE 9      /* case 3 inserts before lastnf */
 #define OBM_PLANT_LAST 9
 #define OBM_PLANTED(bug) (OBM_PLANT == (bug))
 
-/* --- The heap ------------------------------------------------------------ */
+/* --- The heap ----------------------------------------------------------- */
 
 struct obm_heap {
     /* Hot geometry, copied from the profile.  These two words also give the
@@ -156,7 +156,7 @@ struct obm_heap {
     struct obm_raw_allocator raw;
 };
 
-/* --- Shared inline helpers ------------------------------------------------ */
+/* --- Shared inline helpers ---------------------------------------------- */
 
 static inline struct obm_pool *
 pool_of(const obm_heap *h, const void *p)
@@ -210,7 +210,7 @@ heap_owns(const obm_heap *h, const void *p)
     return obm_legacy_owns(h, p);
 }
 
-/* --- Cross-file internals ------------------------------------------------ */
+/* --- Cross-file internals ----------------------------------------------- */
 
 /* obm_pool.c */
 void *obm_alloc_from_new_pool(obm_heap *h, unsigned szidx);

@@ -10,7 +10,7 @@
 
 #define PAGE_SIZE_ASSUMED 4096u
 
-/* --- mmap: one anonymous mapping per arena, as CPython does on Linux ----- */
+/* --- mmap: one anonymous mapping per arena, as CPython does on Linux ---- */
 
 static void *
 mmap_alloc(void *ctx, size_t size)
@@ -32,7 +32,7 @@ obm_source_mmap(void)
     return (struct obm_arena_source){NULL, mmap_alloc, mmap_free};
 }
 
-/* --- offset mmap: a chosen start residue, trimmed to exactly size -------- */
+/* --- offset mmap: a chosen start residue, trimmed to exactly size ------- */
 
 static bool
 valid_offset(size_t align, size_t offset)
@@ -82,19 +82,19 @@ obm_source_offset_mmap(struct obm_offset_mmap *om)
 struct obm_region {
     uint8_t *base;
     size_t capacity, align, offset;
-    size_t stride;   /* slot size, fixed by the first request */
+    size_t stride; /* slot size, fixed by the first request */
     size_t nslots;
-    uint64_t *used;  /* one bit per slot */
+    uint64_t *used; /* one bit per slot */
     size_t live;
 };
 
 static uint8_t *
 reserve_at(uintptr_t want, size_t capacity)
 {
-    void *p = mmap((void *)want, capacity, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
-                       | MAP_FIXED_NOREPLACE,
-                   -1, 0);
+    void *p =
+        mmap((void *)want, capacity, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+             -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     if ((uintptr_t)p != want) { // a kernel without NOREPLACE took a hint
@@ -226,7 +226,7 @@ obm_region_live(const struct obm_region *r)
     return r->live;
 }
 
-/* --- fault injection ------------------------------------------------------ */
+/* --- fault injection ---------------------------------------------------- */
 
 static void *
 faulty_alloc(void *ctx, size_t size)
@@ -256,7 +256,7 @@ obm_source_faulty(struct obm_faulty_source *f)
     return (struct obm_arena_source){f, faulty_alloc, faulty_free};
 }
 
-/* --- the raw allocator: CPython's RAW domain over libc -------------------- */
+/* --- the raw allocator: CPython's RAW domain over libc ------------------ */
 
 static void *
 raw_malloc(void *ctx, size_t n)

@@ -4,17 +4,17 @@
 #include <string.h>
 
 /* Pools of 4 KiB in 256 KiB arenas up to 3.9; 16 KiB in 1 MiB from 3.10. */
-#define SMALL_GEOMETRY(align, shift)                                        \
-    .alignment = (align), .alignment_shift = (shift), .threshold = 512,     \
-    .nclasses = 512 / (align),                                              \
-    .usedpools_len = 2 * ((512 / (align) + 7) / 8) * 8, .pool_size = 4096,  \
-    .pool_bits = 12, .pool_overhead = 48, .arena_size = 256u << 10,         \
+#define SMALL_GEOMETRY(align, shift)                                          \
+    .alignment = (align), .alignment_shift = (shift), .threshold = 512,       \
+    .nclasses = 512 / (align),                                                \
+    .usedpools_len = 2 * ((512 / (align) + 7) / 8) * 8, .pool_size = 4096,    \
+    .pool_bits = 12, .pool_overhead = 48, .arena_size = 256u << 10,           \
     .arena_bits = 18, .max_pools_in_arena = 64
-#define LARGE_GEOMETRY                                                      \
-    .alignment = 16, .alignment_shift = 4, .threshold = 512,                \
-    .nclasses = 32, .usedpools_len = 64, .pool_size = 16384,                \
-    .pool_bits = 14, .pool_overhead = 48, .arena_size = 1u << 20,           \
-    .arena_bits = 20, .max_pools_in_arena = 64
+#define LARGE_GEOMETRY                                                        \
+    .alignment = 16, .alignment_shift = 4, .threshold = 512, .nclasses = 32,  \
+    .usedpools_len = 64, .pool_size = 16384, .pool_bits = 14,                 \
+    .pool_overhead = 48, .arena_size = 1u << 20, .arena_bits = 20,            \
+    .max_pools_in_arena = 64
 
 static const struct obm_geometry geometries[OBM_NPROFILES] = {
     [OBM_PY27] = {OBM_PY27, "py27", "2.7-2.7.16", SMALL_GEOMETRY(8, 3),

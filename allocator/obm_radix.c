@@ -10,7 +10,8 @@ static struct obm_arena_coverage *
 leaf_for_marking(obm_heap *h, uintptr_t p)
 {
     const struct obm_geometry *g = h->g;
-    void **slot = &h->radix_root[(p >> h->radix_top_shift) & h->radix_top_mask];
+    void **slot =
+        &h->radix_root[(p >> h->radix_top_shift) & h->radix_top_mask];
     if (*slot == NULL) {
         *slot = h->raw.calloc(h->raw.ctx, (size_t)1 << g->radix_mid_bits,
                               sizeof(void *));

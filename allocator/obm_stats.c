@@ -8,9 +8,9 @@
 #include <string.h>
 
 struct class_stats {
-    size_t npools;  /* pools with count > 0 */
-    size_t inuse;   /* blocks handed out */
-    size_t avail;   /* NUMBLOCKS - count, summed */
+    size_t npools; /* pools with count > 0 */
+    size_t inuse;  /* blocks handed out */
+    size_t avail;  /* NUMBLOCKS - count, summed */
 };
 
 /* Print "label = value": label padded to 35 columns, value right-aligned in

@@ -381,8 +381,7 @@ START_TEST(t_stats_malloc_called_line)
     void *x = obm_malloc(t.heap, 10);
     char *text = capture_stats(t.heap);
     ck_assert_msg(strstr(text, "# times object malloc called") == NULL,
-                  "%s: a serial-number line without a debug layer",
-                  t.g->name);
+                  "%s: a serial-number line without a debug layer", t.g->name);
     free(text);
     obm_free(t.heap, x);
     th_close(&t);
