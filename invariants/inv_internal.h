@@ -1,0 +1,181 @@
+/* inv_internal.h — what the checker's families share: the per-call context,
+ * violation reporting, and pointer validation.  Included only by
+ * the files of invariants/.
+ *
+ * Walk discipline.  A pointer read from the heap is followed only after
+ * inv_find_arena() (or inv_is_sentinel()) placed it: inside the carved part
+ * of an arena whose record is trusted (inv_arena_trusted: A6 holds, and
+ * with a radix tree O2 confirms the address), or on a usedpools sentinel,
+ * of which only nextpool and prevpool are ever read.  Arena records are
+ * placed inside the vector, which is trusted only after A1 and A13.  Every
+ * list walk is bounded by the largest length the list can have.
+ */
+#ifndef INV_INTERNAL_H
+#define INV_INTERNAL_H
+
+#include "inv.h"
+
+#include <stdarg.h>
+
+#define INV_MAX_CLASSES (OBM_MAX_USEDPOOLS / 2)
+#define INV_MAX_BLOCKS 1024 /* NUMBLOCKS of class 0 is at most 1021 */
+
+/* One allocated, trusted arena in the address-sorted index. */
+struct inv_slot {
+    uintptr_t lo;   /* first(A): the first pool */
+    uintptr_t hi;   /* pool_address: the end of the carved part */
+    uintptr_t base; /* address */
+    unsigned idx;   /* index in the arenas vector */
+};
+
+/* Per-call state. */
+struct inv_ctx {
+    const struct inv_view *v;
+    const struct obm_geometry *g;
+    struct inv_report *out;
+    unsigned long opno;
+    enum inv_level level;
+    /* the arenas vector, once A1 and A13 let it be trusted */
+    const struct obm_arena *arenas;
+    unsigned maxarenas;
+    bool vector_ok;
+    /* sorted index of trusted arenas (NULL: linear lookups) */
+    const struct inv_slot *slots;
+    size_t nslots;
+    /* the live set, sorted (NULL when unavailable) */
+    const void *const *live_sorted;
+    size_t nlive;
+    size_t nlive_seen; /* live blocks found inside some carved pool */
+};
+
+/* What one pool's check learned (P1-P8). */
+enum inv_pool_state {
+    POOL_EMPTY,
+    POOL_USED,
+    POOL_FULL,
+    POOL_BAD
+};
+struct inv_pool_facts {
+    enum inv_pool_state state;
+    unsigned count, szidx, numblocks, blocksize;
+    size_t chained; /* freeblock chain length, if it ended */
+    bool szidx_ok;  /* szidx < NB_SMALL_SIZE_CLASSES */
+    uint64_t chain[INV_MAX_BLOCKS / 64]; /* chained blocks, by number */
+};
+
+/* --- inv_report.c ---------------------------------------------------------
+ */
+
+/* Record one violation of id about (arena, szidx, pool, block). */
+void inv_fail(struct inv_ctx *c, const char *id, long arena, long szidx,
+              uintptr_t pool, uintptr_t block, enum inv_value kind,
+              uint64_t expected, uint64_t found, const char *fmt, ...)
+    __attribute__((format(printf, 10, 11)));
+
+/* --- inv_view.c: placing pointers ---------------------------------------- */
+
+/* Return whether record i passes the trust gate (address, A6, O2). */
+bool inv_arena_trusted(const struct inv_ctx *c, unsigned i);
+
+/* Return the first pool of the arena starting at address. */
+uintptr_t inv_first_pool(const struct obm_geometry *g, uintptr_t address);
+
+/* Return the index of the trusted arena whose carved part holds p, or -1;
+ * with whole set, anywhere in [first pool, address + ARENA_SIZE). */
+long inv_find_arena_in(const struct inv_ctx *c, uintptr_t p, bool whole);
+#define inv_find_arena(c, p) inv_find_arena_in((c), (p), false)
+
+/* Return the record index of arena pointer a inside the vector, or -1. */
+long inv_record_index(const struct inv_ctx *c, const struct obm_arena *a);
+
+/* Return the class whose usedpools sentinel is p, or -1. */
+long inv_is_sentinel(const struct inv_ctx *c, const struct obm_pool *p);
+
+/* A6, O2 for the indexed arena around p that failed the trust gate. */
+void inv_check_suspect(struct inv_ctx *c, uintptr_t p);
+
+/* Build the sorted arena index into scratch (or stack) if it fits. */
+void inv_build_index(struct inv_ctx *c, struct inv_slot *stack, size_t nstack);
+
+/* Return the number of carved pools of trusted record a. */
+unsigned inv_carved(const struct obm_geometry *g, const struct obm_arena *a);
+
+/* --- inv_arena.c -----------------------------------------------------------
+ */
+
+/* A1, A13: decide whether the arenas vector can be trusted. */
+void inv_check_vector(struct inv_ctx *c);
+/* A2-A8, A10, A12 over every record and list (FULL). */
+struct inv_tally;
+void inv_check_arenas_full(struct inv_ctx *c, struct inv_tally *t);
+/* A6-A8 and list neighbours of record i (LOCAL). */
+void inv_check_arena_local(struct inv_ctx *c, unsigned i);
+/* Heads of usable_arenas and unused_arena_objects (LOCAL). */
+void inv_check_list_heads(struct inv_ctx *c);
+/* A8 for record i: walk freepools; return its length or SIZE_MAX. */
+size_t inv_walk_freepools(struct inv_ctx *c, unsigned i, bool report);
+
+/* --- inv_nfp2lasta.c ------------------------------------------------------
+ */
+
+/* N1-N3 over the whole usable list (FULL). */
+void inv_check_nfp2lasta_full(struct inv_ctx *c);
+/* N1, N3 for entries k-1..k+1 and the record i (LOCAL). */
+void inv_check_nfp2lasta_local(struct inv_ctx *c, unsigned i);
+
+/* --- inv_pool.c ------------------------------------------------------------
+ */
+
+/* P1-P8 on the carved pool q of arena ai; fill *pf. */
+void inv_check_pool(struct inv_ctx *c, unsigned ai, uintptr_t q,
+                    struct inv_pool_facts *pf);
+/* P9, P10, C5 per pool: the live blocks inside pool q. */
+void inv_check_pool_live(struct inv_ctx *c, unsigned ai, uintptr_t q,
+                         const struct inv_pool_facts *pf);
+
+/* --- inv_usedpools.c -------------------------------------------------------
+ */
+
+/* U1-U3, U5 for every ring; ring_len[i] gets ring i's length. */
+void inv_check_rings(struct inv_ctx *c, size_t *ring_len);
+/* U3 for every class (LOCAL: O(classes)). */
+void inv_check_ring_ends(struct inv_ctx *c);
+/* U1/U2/P6 around the pool q (LOCAL). */
+void inv_check_ring_neighbours(struct inv_ctx *c, unsigned ai, uintptr_t q,
+                               const struct inv_pool_facts *pf);
+
+/* --- inv_accounting.c ------------------------------------------------------
+ */
+
+/* What the walks counted, for C1-C6. */
+struct inv_tally {
+    size_t narenas;                /* records with address != 0 */
+    size_t ntrusted;               /* of which walked */
+    bool fp_broken;                /* some freepools walk did not end */
+    size_t carved;                 /* carved pools of trusted arenas */
+    size_t used, full, empty, bad; /* by header */
+    size_t used_by_class[INV_MAX_CLASSES];
+    size_t ring_len[INV_MAX_CLASSES];
+    size_t freepools; /* pools on freepools lists */
+    size_t counts;    /* sum of count */
+    /* the byte ledger (C3) */
+    uint64_t handed, avail, headers, quant, unused_pools, misaligned;
+};
+/* C1, C2, C4 (O(1) parts: always). */
+void inv_check_counters(struct inv_ctx *c, bool full);
+/* C1, C3-C6 from a FULL walk's tally. */
+void inv_check_ledger(struct inv_ctx *c, const struct inv_tally *t);
+
+/* --- inv_ownership.c -------------------------------------------------------
+ */
+
+/* O1 on carved pool q's header (legacy profiles). */
+void inv_check_legacy_owner(struct inv_ctx *c, unsigned ai, uintptr_t q);
+/* O2 for record i. */
+bool inv_check_radix_arena(struct inv_ctx *c, unsigned i, bool report);
+/* O3-O5 over the whole tree (FULL). */
+void inv_check_radix_full(struct inv_ctx *c);
+/* Live set: sort it (or accept it sorted) and check P8, P10, O1 per block. */
+void inv_check_live(struct inv_ctx *c);
+
+#endif /* INV_INTERNAL_H */

@@ -1,0 +1,92 @@
+/* inv_live.c — the caller's live set: sorted once per check (in scratch,
+ * or accepted as given when already sorted), then P8 and P10 per block
+ * and duplicate entries (C5).  The per-pool half (P9, C5 per pool) runs in
+ * the pool walk (inv_pool.c). */
+#include "inv_internal.h"
+
+#include <string.h>
+
+/* Heap sort of pointers by address: no allocation, no recursion. */
+static void
+sift(const void **a, size_t root, size_t n)
+{
+    for (size_t child; (child = 2 * root + 1) < n; root = child) {
+        if (child + 1 < n && (uintptr_t)a[child] < (uintptr_t)a[child + 1])
+            child++;
+        if ((uintptr_t)a[root] >= (uintptr_t)a[child])
+            return;
+        const void *tmp = a[root];
+        a[root] = a[child];
+        a[child] = tmp;
+    }
+}
+
+static void
+sort_ptrs(const void **a, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift(a, i, n);
+    for (size_t end = n; end-- > 1;) {
+        const void *tmp = a[0];
+        a[0] = a[end];
+        a[end] = tmp;
+        sift(a, 0, end);
+    }
+}
+
+static bool
+is_sorted(const void *const *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if ((uintptr_t)a[i - 1] > (uintptr_t)a[i])
+            return false;
+    return true;
+}
+
+/* Point c->live_sorted at a sorted live set, if one can be had. */
+static void
+sort_live(struct inv_ctx *c)
+{
+    const struct inv_view *v = c->v;
+    struct inv_scratch *sc = v->scratch;
+    size_t used = sc != NULL && c->slots == sc->mem
+                      ? c->nslots * sizeof(struct inv_slot)
+                      : 0;
+    if (sc != NULL && sc->mem != NULL && sc->size >= used
+        && (sc->size - used) / sizeof(void *) >= v->nlive) {
+        const void **copy = (const void **)((uint8_t *)sc->mem + used);
+        memcpy(copy, v->live, v->nlive * sizeof(void *));
+        sort_ptrs(copy, v->nlive);
+        c->live_sorted = copy;
+    } else if (is_sorted(v->live, v->nlive)) {
+        c->live_sorted = v->live;
+    } else {
+        c->out->skipped |= INV_SKIP_LIVE_ORDER;
+    }
+}
+
+void
+inv_check_live(struct inv_ctx *c)
+{
+    const struct inv_view *v = c->v;
+    if (v->live == NULL) {
+        c->out->skipped |= INV_SKIP_NO_LIVE;
+        return;
+    }
+    c->nlive = v->nlive;
+    if (c->vector_ok)
+        sort_live(c);
+    const void *const *live = c->live_sorted ? c->live_sorted : v->live;
+    for (size_t k = 0; k < v->nlive; k++) {
+        uintptr_t x = (uintptr_t)live[k];
+        if (x % c->g->alignment != 0)
+            inv_fail(c, "P8", -1, -1, 0, x, INV_VAL_UNSIGNED, 0,
+                     x % c->g->alignment, "live block is misaligned");
+        if (c->vector_ok && inv_find_arena(c, x) < 0)
+            inv_fail(c, "P10", -1, -1, 0, x, INV_VAL_PTR, 0, x,
+                     "live block is in no carved pool of an arena");
+        if (c->live_sorted != NULL && k > 0 && live[k - 1] == live[k])
+            inv_fail(c, "C5", -1, -1, 0, x, INV_VAL_UNSIGNED, 1, 2,
+                     "live block listed twice");
+    }
+}

@@ -1,0 +1,227 @@
+/* inv_view.c — building a view, and placing pointers before they are
+ * followed: the trust gate for arena records, the arena index, and the
+ * usedpools sentinels. */
+#include "inv_internal.h"
+
+#include <string.h>
+
+void
+inv_view_from_state(struct inv_view *v, const struct obm_state *s)
+{
+    memset(v, 0, sizeof *v);
+    v->g = *s->geometry;
+    v->usedpools = s->usedpools;
+    v->arenas = s->arenas;
+    v->maxarenas = s->maxarenas;
+    v->unused_arena_objects = s->unused_arena_objects;
+    v->usable_arenas = s->usable_arenas;
+    v->nfp2lasta = s->nfp2lasta;
+    v->narenas_currently_allocated = s->narenas_currently_allocated;
+    v->ntimes_arena_allocated = s->ntimes_arena_allocated;
+    v->narenas_highwater = s->narenas_highwater;
+    v->raw_allocated_blocks = s->raw_allocated_blocks;
+    v->radix_root = s->radix_root;
+    v->arena_map_mid_count = s->arena_map_mid_count;
+    v->arena_map_bot_count = s->arena_map_bot_count;
+    v->nraw = SIZE_MAX;
+}
+
+void
+inv_view_from_heap(struct inv_view *v, const obm_heap *h)
+{
+    struct obm_state s;
+    obm_heap_state(h, &s);
+    inv_view_from_state(v, &s);
+}
+
+uintptr_t
+inv_first_pool(const struct obm_geometry *g, uintptr_t address)
+{
+    uintptr_t ps = g->pool_size;
+    return (address + ps - 1) & ~(ps - 1);
+}
+
+unsigned
+inv_carved(const struct obm_geometry *g, const struct obm_arena *a)
+{
+    uintptr_t first = inv_first_pool(g, a->address);
+    return (unsigned)(((uintptr_t)a->pool_address - first) / g->pool_size);
+}
+
+/* Return whether the record's own fields are coherent enough to read the
+ * arena's carved pools: A6, without which first(A)..pool_address could lie
+ * outside the arena's memory. */
+static bool
+record_coherent(const struct obm_geometry *g, const struct obm_arena *a)
+{
+    uintptr_t address = a->address, ps = g->pool_size;
+    if (address == 0 || address > UINTPTR_MAX - 2 * g->arena_size)
+        return false;
+    unsigned ntotal = g->max_pools_in_arena - ((address & (ps - 1)) != 0);
+    uintptr_t first = inv_first_pool(g, address);
+    uintptr_t pa = (uintptr_t)a->pool_address;
+    return a->ntotalpools == ntotal && (pa & (ps - 1)) == 0 && pa >= first
+           && pa <= first + (uintptr_t)ntotal * ps
+           && first + (uintptr_t)ntotal * ps <= address + g->arena_size;
+}
+
+bool
+inv_arena_trusted(const struct inv_ctx *c, unsigned i)
+{
+    if (!c->vector_ok || i >= c->maxarenas)
+        return false;
+    const struct obm_arena *a = &c->arenas[i];
+    if (!record_coherent(c->g, a))
+        return false;
+    // with a radix tree the map is a second witness of the address: a
+    // damaged address that still passes A6 would otherwise be read
+    if (c->v->radix_root != NULL)
+        return inv_check_radix_arena((struct inv_ctx *)c, i, false);
+    return true;
+}
+
+long
+inv_record_index(const struct inv_ctx *c, const struct obm_arena *a)
+{
+    if (!c->vector_ok || a == NULL)
+        return -1;
+    uintptr_t p = (uintptr_t)a, lo = (uintptr_t)c->arenas;
+    uintptr_t sz = sizeof(struct obm_arena);
+    if (p < lo || p >= lo + (uintptr_t)c->maxarenas * sz || (p - lo) % sz)
+        return -1;
+    return (long)((p - lo) / sz);
+}
+
+long
+inv_is_sentinel(const struct inv_ctx *c, const struct obm_pool *p)
+{
+    uintptr_t first = (uintptr_t)obm_ring_sentinel(
+        &(struct obm_state){.usedpools = c->v->usedpools}, 0);
+    uintptr_t step = 2 * sizeof(struct obm_pool *), x = (uintptr_t)p;
+    if (x < first || (x - first) % step != 0)
+        return -1;
+    uintptr_t i = (x - first) / step;
+    return i < c->g->nclasses ? (long)i : -1;
+}
+
+/* Return whether p is in the carved part (whole: the pools' span) of
+ * trusted record i. */
+static bool
+in_carved(const struct inv_ctx *c, unsigned i, uintptr_t p, bool whole)
+{
+    const struct obm_arena *a = &c->arenas[i];
+    uintptr_t end =
+        whole ? a->address + c->g->arena_size : (uintptr_t)a->pool_address;
+    return p >= inv_first_pool(c->g, a->address) && p < end
+           && inv_arena_trusted(c, i);
+}
+
+long
+inv_find_arena_in(const struct inv_ctx *c, uintptr_t p, bool whole)
+{
+    if (!c->vector_ok || p == 0)
+        return -1;
+    if (c->slots == NULL) {
+        for (unsigned i = 0; i < c->maxarenas; i++)
+            if (c->arenas[i].address != 0 && in_carved(c, i, p, whole))
+                return i;
+        return -1;
+    }
+    // the last slot starting at or below p; the record, not the slot, is
+    // the truth, so a stale index only costs a miss
+    size_t lo = 0, hi = c->nslots;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->slots[mid].base <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return -1;
+    const struct inv_slot *s = &c->slots[lo - 1];
+    if (s->idx >= c->maxarenas || c->arenas[s->idx].address != s->base)
+        return -1;
+    return in_carved(c, s->idx, p, whole) ? (long)s->idx : -1;
+}
+
+/* Sort slots by base (shell sort: no allocation, no recursion). */
+static void
+sort_slots(struct inv_slot *s, size_t n)
+{
+    static const size_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+    for (size_t k = 0; k < sizeof gaps / sizeof gaps[0]; k++) {
+        size_t gap = gaps[k];
+        for (size_t i = gap; i < n; i++) {
+            struct inv_slot tmp = s[i];
+            size_t j = i;
+            for (; j >= gap && s[j - gap].base > tmp.base; j -= gap)
+                s[j] = s[j - gap];
+            s[j] = tmp;
+        }
+    }
+}
+
+/* Fill slots with the allocated arenas; return how many, or SIZE_MAX if
+ * more than cap. */
+static size_t
+fill_slots(const struct inv_ctx *c, struct inv_slot *slots, size_t cap)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < c->maxarenas; i++) {
+        // untrusted records stay in: lookups verify trust, and INV_LOCAL
+        // uses the entry to report what is wrong with the record
+        if (c->arenas[i].address == 0
+            || c->arenas[i].address > UINTPTR_MAX - 2 * c->g->arena_size)
+            continue;
+        if (n == cap)
+            return SIZE_MAX;
+        const struct obm_arena *a = &c->arenas[i];
+        slots[n++] =
+            (struct inv_slot){inv_first_pool(c->g, a->address),
+                              (uintptr_t)a->pool_address, a->address, i};
+    }
+    sort_slots(slots, n);
+    return n;
+}
+
+void
+inv_build_index(struct inv_ctx *c, struct inv_slot *stack, size_t nstack)
+{
+    c->slots = NULL;
+    c->nslots = 0;
+    if (!c->vector_ok)
+        return;
+    struct inv_scratch *sc = c->v->scratch;
+    const struct inv_view *v = c->v;
+    if (sc != NULL && sc->mem != NULL) {
+        uintptr_t key[5] = {(uintptr_t)c->arenas, c->maxarenas,
+                            *v->ntimes_arena_allocated,
+                            *v->narenas_currently_allocated, 1};
+        size_t cap = sc->size / sizeof(struct inv_slot);
+        // LOCAL reuses the index while the arena set is unchanged; FULL
+        // always rebuilds, since it is O(heap) anyway
+        if (c->level == INV_LOCAL && memcmp(key, sc->key, sizeof key) == 0) {
+            c->slots = sc->mem;
+            c->nslots = sc->nslots;
+            return;
+        }
+        size_t n = fill_slots(c, sc->mem, cap);
+        memset(sc->key, 0, sizeof sc->key);
+        if (n != SIZE_MAX) {
+            sc->nslots = n;
+            memcpy(sc->key, key, sizeof key);
+            c->slots = sc->mem;
+            c->nslots = n;
+            return;
+        }
+    } else if (stack != NULL) {
+        size_t n = fill_slots(c, stack, nstack);
+        if (n != SIZE_MAX) {
+            c->slots = stack;
+            c->nslots = n;
+            return;
+        }
+    }
+    c->out->skipped |= INV_SKIP_LINEAR_INDEX;
+}
