@@ -10,6 +10,11 @@
 static inline void *
 take_block(obm_heap *h, struct obm_pool *pool, unsigned szidx)
 {
+#if OBM_PLANT == OBM_PLANT_MALLOC_SECOND || OBM_PLANT == OBM_PLANT_RING_ROTATES
+    void *planted = obm_planted_take_block(h, pool, szidx);
+    if (planted != NULL)
+        return planted;
+#endif
     ++pool->ref.count;
     uint8_t *bp = pool->freeblock;
     OBM_ASSERT_LOCAL(bp != NULL);

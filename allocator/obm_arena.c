@@ -8,11 +8,13 @@
 
 /* Grow the vector (16 records, then doubling) and chain the new records,
  * in index order, as the unused list; return false if it cannot grow. */
-static bool
-grow_arena_vector(obm_heap *h)
+bool
+obm_grow_arena_vector(obm_heap *h)
 {
     // growth moves the records: only legal with both lists empty (A11)
-    OBM_ASSERT(h->unused_arena_objects == NULL && h->usable_arenas == NULL);
+    OBM_ASSERT(OBM_PLANTED(OBM_PLANT_EAGER_GROWTH)
+               || (h->unused_arena_objects == NULL
+                   && h->usable_arenas == NULL));
     unsigned n = h->maxarenas ? h->maxarenas << 1 : INITIAL_ARENA_OBJECTS;
     // doubling wraps to 0 at 2^32 records; the byte count cannot on LP64
     if (n <= h->maxarenas)
@@ -36,7 +38,9 @@ grow_arena_vector(obm_heap *h)
 struct obm_arena *
 obm_new_arena(obm_heap *h)
 {
-    if (h->unused_arena_objects == NULL && !grow_arena_vector(h))
+    if (OBM_PLANTED(OBM_PLANT_EAGER_GROWTH) && !obm_planted_grow_early(h))
+        return NULL;
+    if (h->unused_arena_objects == NULL && !obm_grow_arena_vector(h))
         return NULL;
     struct obm_arena *ao = h->unused_arena_objects;
     void *address = h->source.alloc(h->source.ctx, h->arena_size);

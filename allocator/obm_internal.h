@@ -112,7 +112,12 @@ _Noreturn void obm_assert_fail(const char *file, int line, const char *what);
 #define OBM_PLANT_COUNT_LEAK 7        /* free from a full pool keeps count */
 #define OBM_PLANT_RADIX_STALE 8       /* released arenas stay marked */
 #define OBM_PLANT_CASE3_BEFORE 9      /* case 3 inserts before lastnf */
-#define OBM_PLANT_LAST 9
+#define OBM_PLANT_MALLOC_SECOND 10    /* malloc takes the chain's 2nd block */
+#define OBM_PLANT_RING_ROTATES 11     /* a used pool moves last on malloc */
+#define OBM_PLANT_REINIT_SAME 12      /* same-class reuse re-initialises */
+#define OBM_PLANT_EAGER_GROWTH 13     /* vector grows with a record unused */
+#define OBM_PLANT_REALLOC_ADOPTS 14   /* realloc moves raw blocks to pools */
+#define OBM_PLANT_LAST 14
 #define OBM_PLANTED(bug) (OBM_PLANT == (bug))
 
 /* --- The heap ----------------------------------------------------------- */
@@ -220,6 +225,7 @@ void obm_pool_unfull(obm_heap *h, struct obm_pool *pool);
 void obm_pool_empty(obm_heap *h, struct obm_pool *pool);
 
 /* obm_arena.c */
+bool obm_grow_arena_vector(obm_heap *h);
 struct obm_arena *obm_new_arena(obm_heap *h);
 void obm_arena_gained_pool(obm_heap *h, struct obm_arena *ao);
 void obm_release_all_arenas(obm_heap *h);
@@ -230,5 +236,11 @@ void obm_radix_free(obm_heap *h);
 
 /* obm_alloc.c */
 void *obm_raw_malloc(obm_heap *h, size_t n);
+
+/* obm_planted.c: behavioural bugs for test-only builds (OBM_PLANT 10-14) */
+void *obm_planted_take_block(obm_heap *h, struct obm_pool *pool,
+                             unsigned szidx);
+bool obm_planted_grow_early(obm_heap *h);
+void *obm_planted_adopt(obm_heap *h, void *p, size_t n);
 
 #endif /* OBM_INTERNAL_H */

@@ -73,7 +73,7 @@ obm_alloc_from_new_pool(obm_heap *h, unsigned szidx)
     link_only_used_pool(h, pool, szidx);
     pool->ref.count = 1;
     uint8_t *bp;
-    if (pool->szidx == szidx) {
+    if (pool->szidx == szidx && !OBM_PLANTED(OBM_PLANT_REINIT_SAME)) {
         // an emptied pool of the same class: its chain is ready
         bp = pool->freeblock;
         OBM_ASSERT(bp != NULL);

@@ -22,8 +22,11 @@ obm_realloc(obm_heap *h, void *p, size_t n)
         return obm_malloc(h, n);
     if (n > PTRDIFF_MAX)
         return NULL;
-    if (!heap_owns(h, p))
+    if (!heap_owns(h, p)) {
+        if (OBM_PLANTED(OBM_PLANT_REALLOC_ADOPTS) && n - 1 < h->threshold)
+            return obm_planted_adopt(h, p, n);
         return raw_realloc(h, p, n);
+    }
     size_t size = obm_blocksize(h->g, pool_of(h, p)->szidx);
     if (n <= size) {
         // shrinking by less than a quarter is not worth a copy

@@ -192,6 +192,56 @@ void inv_report_json(const struct inv_report *r, FILE *out);
 /* Return whether the report holds a violation with this ID. */
 bool inv_report_has(const struct inv_report *r, const char *id);
 
+/* --- Behaviour: predict obmalloc's decision, then verify it -------------
+ * Some bugs leave a heap that passes every state invariant yet behaves
+ * unlike obmalloc.  Before an operation, inv_predict() reads the state and
+ * writes down what obmalloc would do (the B family of the catalogue);
+ * after it, inv_verify() compares.  Both read through the view with the
+ * same walk discipline as inv_check(), and never allocate. */
+
+enum inv_op_kind {
+    INV_OP_MALLOC,  /* size: bytes asked for */
+    INV_OP_CALLOC,  /* size: nelem * elsize (the caller checks overflow) */
+    INV_OP_REALLOC, /* ptr: the block (NULL = malloc), size: new size */
+    INV_OP_FREE     /* ptr: the block (NULL = no-op) */
+};
+
+struct inv_op {
+    enum inv_op_kind kind;
+    size_t size;
+    const void *ptr;
+};
+
+/* What inv_predict() expects; filled by it, read by inv_verify(). */
+struct inv_prediction {
+    struct inv_op op;
+    unsigned expect;                   /* INV_EXPECT_* bits (private) */
+    unsigned szidx;                    /* the size class involved */
+    const void *block;                 /* B1, B4: the block malloc returns */
+    const struct obm_pool *pool;       /* the pool the operation uses */
+    const struct obm_pool *ring_first; /* B2, B6 */
+    const struct obm_pool *ring_next, *ring_prev; /* B2: kept neighbours */
+    long arena;         /* record index, -1 if none */
+    long arena_prev;    /* B8: its predecessor after, -1 = head */
+    unsigned maxarenas; /* B5 */
+    bool lists_empty;   /* B5: both arena lists empty before */
+};
+
+/* Write down obmalloc's decision for op on the heap v views, as it is now.
+ * Decisions that depend on damaged state are left out (inv_check reports
+ * the damage). */
+void inv_predict(const struct inv_view *v, const struct inv_op *op,
+                 struct inv_prediction *pred);
+
+/* Compare the heap after the operation (result: what it returned) with
+ * pred; add each mismatch to *out as a B violation and return how many. */
+size_t inv_verify(const struct inv_view *v, const struct inv_prediction *pred,
+                  const void *result, unsigned long opno,
+                  struct inv_report *out);
+
+/* Reset a report to hold nothing (inv_check does this itself). */
+void inv_report_reset(struct inv_report *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,9 +1,9 @@
 /* inv_catalogue.c — every invariant ID, its profiles, cost and statement.
  * The IDs are those of obmalloc-facts.md §5 plus derived ones (A12, A13,
  * C6, P9, P10, U5); CATALOGUE.md lists the same table in prose and a test
- * keeps the two in sync.  The B family (behavioural, about transitions) is
- * reserved for the behavioural module; A9's "carve only when freepools is
- * empty", A11 and U4 are listed here with kind INV_KIND_BEHAVIOUR. */
+ * keeps the two in sync.  The B family (behavioural: one operation's
+ * effect) is checked by inv_predict()/inv_verify(); A11 and U4 name the
+ * same rules in the facts' terms and point at their B IDs. */
 #include "inv_internal.h"
 
 #include <string.h>
@@ -28,6 +28,10 @@
 #define BEHAV(id, stmt)                                                       \
     {                                                                         \
         id, INV_KIND_BEHAVIOUR, INV_COST_O1, ALL, false, false, stmt          \
+    }
+#define BEHAV_WALK(id, stmt)                                                  \
+    {                                                                         \
+        id, INV_KIND_BEHAVIOUR, INV_COST_HEAP, ALL, false, false, stmt        \
     }
 #define DEBUG(id, stmt)                                                       \
     {                                                                         \
@@ -72,7 +76,7 @@ static const struct inv_entry catalogue[] = {
           "ntotalpools); 3.9+: at most one is, and it is the tail of "
           "usable_arenas"),
     BEHAV("A11", "the arenas vector grows only while usable_arenas and "
-                 "unused_arena_objects are both empty"),
+                 "unused_arena_objects are both empty (checked as B5)"),
     STATE("A12", HEAP, ALL, false, "no two allocated arenas overlap"),
     STATE("A13", O1, ALL, true,
           "maxarenas <= max(16, 2 * narenas_highwater): the vector doubles "
@@ -125,7 +129,7 @@ static const struct inv_entry catalogue[] = {
           "sentinel"),
     BEHAV("U4", "a pool turned from full to used is first in its ring; "
                 "malloc keeps ring order; a new pool is its ring's only "
-                "member"),
+                "member (checked as B6, B2, B4)"),
     STATE("U5", HEAP, ALL, true,
           "no ring runs into another ring's sentinel (a pool is in at most "
           "one ring)"),
@@ -164,7 +168,32 @@ static const struct inv_entry catalogue[] = {
     STATE("O5", HEAP, RADIX, false,
           "the radix query is true exactly on [address, address + "
           "ARENA_SIZE) of allocated arenas (checked at each arena's ends)"),
-    /* B1..Bn: behavioural IDs, filled by the behavioural module. */
+    /* behaviour: predicted before an operation, verified after it */
+    BEHAV("B1", "malloc from a non-empty ring returns the freeblock chain "
+                "head of the ring's first pool"),
+    BEHAV("B2", "ring order is kept by malloc and free, but for a pool that "
+                "changes state (a pool that fills leaves its ring)"),
+    BEHAV("B3", "a pool for an empty ring comes from the head of "
+                "usable_arenas: its freepools head, else its next virgin "
+                "pool (a new arena: its first pool)"),
+    BEHAV("B4", "that pool becomes its ring's only member and hands out its "
+                "chain head (same class as before) or its first block"),
+    BEHAV("B5", "the arenas vector grows only while usable_arenas and "
+                "unused_arena_objects are both empty (A11)"),
+    BEHAV("B6", "a free into a full pool puts the pool first in its ring "
+                "(U4)"),
+    BEHAV("B7", "a pool emptied by a free goes first on its arena's "
+                "freepools (LIFO)"),
+    BEHAV_WALK("B8", "an arena that gained a free pool follows the last "
+                     "other arena with at most its old nfreepools (the head "
+                     "if none)"),
+    BEHAV("B9", "a wholly free arena is released: always up to 3.8, from "
+                "3.9 on unless it is the tail of usable_arenas"),
+    BEHAV("B10", "realloc keeps a pool block in place iff n <= blocksize and "
+                 "4n > 3*blocksize"),
+    BEHAV("B11", "sizes 0 and above the threshold, and realloc of a raw "
+                 "block, give raw blocks: pools never adopt a foreign "
+                 "block"),
     /* debug layer */
     DEBUG("D1", "not checked: needs the debug layer (header, pads, API id)"),
     DEBUG("D2", "not checked: needs the debug layer (underlying size)"),

@@ -87,8 +87,7 @@ size_t
 inv_check(const struct inv_view *v, enum inv_level level, const void *touched,
           unsigned long opno, struct inv_report *out)
 {
-    out->total = out->nkept = 0;
-    out->skipped = 0;
+    inv_report_reset(out);
     struct inv_ctx c;
     memset(&c, 0, sizeof c);
     c.v = v;

@@ -178,4 +178,29 @@ void inv_check_radix_full(struct inv_ctx *c);
 /* Live set: sort it (or accept it sorted) and check P8, P10, O1 per block. */
 void inv_check_live(struct inv_ctx *c);
 
+/* --- inv_behaviour.c, inv_verify.c ----------------------------------------
+ */
+
+/* What a prediction expects (struct inv_prediction.expect bits). */
+#define EXPECT_BLOCK 0x001u       /* B1 or B4: result == block */
+#define EXPECT_RING_FIRST 0x002u  /* B2 or B6: usedpools[2i] == ring_first */
+#define EXPECT_NEIGHBOURS 0x004u  /* B2: pool keeps ring_next, ring_prev */
+#define EXPECT_POOL 0x008u        /* B3: the result lies in pool */
+#define EXPECT_ONLY_MEMBER 0x010u /* B4: the result's pool is alone */
+#define EXPECT_GROWTH 0x020u      /* B5 */
+#define EXPECT_FREEPOOLS 0x040u   /* B7 */
+#define EXPECT_ARENA_PREV 0x080u  /* B8 */
+#define EXPECT_RELEASE 0x100u     /* B9: arena released */
+#define EXPECT_KEEP 0x200u        /* B9: arena kept */
+#define EXPECT_IN_PLACE 0x400u    /* B10 */
+#define EXPECT_MOVED 0x800u       /* B10 */
+#define EXPECT_RAW 0x1000u        /* B11 */
+#define EXPECT_FRESH 0x2000u      /* B3 with a new arena: a virgin pool */
+
+/* Set up c over v for a behavioural read: vector checks, arena index;
+ * state damage found on the way goes to sink, which no caller sees (that
+ * is inv_check's job).  Return whether the vector can be trusted. */
+bool inv_open_ctx(struct inv_ctx *c, const struct inv_view *v,
+                  struct inv_report *sink);
+
 #endif /* INV_INTERNAL_H */
