@@ -12,9 +12,9 @@ bool
 obm_grow_arena_vector(obm_heap *h)
 {
     // growth moves the records: only legal with both lists empty (A11)
-    OBM_ASSERT(OBM_PLANTED(OBM_PLANT_EAGER_GROWTH)
-               || (h->unused_arena_objects == NULL
-                   && h->usable_arenas == NULL));
+    OBM_ASSERT(
+        OBM_PLANTED(OBM_PLANT_EAGER_GROWTH)
+        || (h->unused_arena_objects == NULL && h->usable_arenas == NULL));
     unsigned n = h->maxarenas ? h->maxarenas << 1 : INITIAL_ARENA_OBJECTS;
     // doubling wraps to 0 at 2^32 records; the byte count cannot on LP64
     if (n <= h->maxarenas)
