@@ -19,7 +19,7 @@ take_block(obm_heap *h, struct obm_pool *pool, unsigned szidx)
     uint8_t *bp = pool->freeblock;
     OBM_ASSERT_LOCAL(bp != NULL);
     if (OBM_UNLIKELY((pool->freeblock = *(uint8_t **)bp) == NULL))
-        return obm_pool_extend(h, pool, szidx, bp);
+        return pool_extend(h, pool, szidx, bp);
     return bp;
 }
 

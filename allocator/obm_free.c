@@ -24,7 +24,7 @@ free_to_pool(obm_heap *h, void *p)
         pool->ref.count--;
     // the pool was full: it becomes used again, at the front of its ring
     if (OBM_UNLIKELY(lastfree == NULL)) {
-        obm_pool_unfull(h, pool);
+        pool_unfull(h, pool);
         return;
     }
     if (OBM_LIKELY(pool->ref.count != 0))
@@ -32,11 +32,11 @@ free_to_pool(obm_heap *h, void *p)
     obm_pool_empty(h, pool);
 }
 
-/* The pre-3.10 path: the ownership test reads the pool header. */
+/* Other geometries: the same steps, with the ownership test they need. */
 static __attribute__((noinline)) void
-free_legacy(obm_heap *h, void *p)
+free_other(obm_heap *h, void *p)
 {
-    if (!obm_legacy_owns(h, p)) {
+    if (!heap_owns(h, p)) {
         free_raw(h, p);
         return;
     }
@@ -48,11 +48,11 @@ obm_free(obm_heap *h, void *p)
 {
     if (p == NULL)
         return;
-    if (OBM_UNLIKELY(h->ownership != OBM_OWN_RADIX)) {
-        free_legacy(h, p);
+    if (OBM_UNLIKELY(h->fastpath != OBM_FAST_RADIX_PY311)) {
+        free_other(h, p);
         return;
     }
-    if (OBM_UNLIKELY(!radix_owns(h, (uintptr_t)p))) {
+    if (OBM_UNLIKELY(!radix_owns_py311(h, (uintptr_t)p))) {
         free_raw(h, p);
         return;
     }

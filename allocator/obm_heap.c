@@ -16,6 +16,23 @@ obm_assert_fail(const char *file, int line, const char *what)
     abort();
 }
 
+// the first sentinel starts two pointers before usedpools[0]: keep it inside
+_Static_assert(offsetof(struct obm_heap, usedpools)
+                   >= 2 * sizeof(struct obm_pool *),
+               "usedpools needs two words before it for its first sentinel");
+
+/* Return whether g is the geometry the constant fast path assumes. */
+static bool
+py311_geometry(const struct obm_geometry *g)
+{
+    return g->ownership == OBM_OWN_RADIX && g->radix_ignore_bits == 0
+           && g->arena_bits == PY311_ARENA_BITS
+           && g->radix_bot_bits == PY311_BOT_BITS
+           && g->radix_mid_bits == PY311_MID_BITS
+           && g->radix_top_bits == PY311_TOP_BITS
+           && g->pool_bits == PY311_POOL_BITS;
+}
+
 static void
 init_geometry(obm_heap *h, const struct obm_geometry *g)
 {
@@ -26,6 +43,9 @@ init_geometry(obm_heap *h, const struct obm_geometry *g)
     h->ownership = g->ownership;
     h->arena_bits = g->arena_bits;
     h->arena_size = g->arena_size;
+    h->fastpath = g->ownership == OBM_OWN_LEGACY ? OBM_FAST_LEGACY
+                  : py311_geometry(g)            ? OBM_FAST_RADIX_PY311
+                                                 : OBM_FAST_RADIX;
     if (g->ownership == OBM_OWN_RADIX) {
         h->radix_mid_shift = g->arena_bits + g->radix_bot_bits;
         h->radix_top_shift = h->radix_mid_shift + g->radix_mid_bits;

@@ -122,13 +122,30 @@ _Noreturn void obm_assert_fail(const char *file, int line, const char *what);
 
 /* --- The heap ----------------------------------------------------------- */
 
+/* Which ownership test the fast paths run.  The default profile's radix
+ * geometry is compiled in as constants, as CPython's own is. */
+enum obm_fastpath {
+    OBM_FAST_RADIX_PY311, /* constants below */
+    OBM_FAST_RADIX,       /* geometry read from the heap */
+    OBM_FAST_LEGACY       /* pool-header read */
+};
+#define PY311_ARENA_BITS 20
+#define PY311_BOT_BITS 14
+#define PY311_MID_BITS 15
+#define PY311_TOP_BITS 15
+#define PY311_POOL_BITS 14
+
 struct obm_heap {
-    /* Hot geometry, copied from the profile.  These two words also give the
-     * first usedpools sentinel (which starts two pointers before
-     * usedpools[0]) a place inside the struct; the sentinel code only ever
-     * touches its nextpool and prevpool, i.e. usedpools[2i] and [2i+1]. */
+    /* Everything the fast paths of malloc and free read, in the first
+     * cache line.  The two words just before usedpools double as the
+     * first usedpools sentinel's ref and freeblock fields (it starts two
+     * pointers before usedpools[0]); the sentinel code only ever touches
+     * a sentinel's nextpool and prevpool, i.e. usedpools[2i] and [2i+1]. */
+    void **radix_root; /* 2^top_bits pointers to mid nodes */
+    enum obm_fastpath fastpath;
     unsigned alignment_shift;
     unsigned threshold;
+    unsigned pad;
     uintptr_t pool_mask; /* ~(POOL_SIZE - 1) */
 
     struct obm_pool *usedpools[OBM_MAX_USEDPOOLS];
@@ -139,7 +156,6 @@ struct obm_heap {
     size_t arena_size;
     unsigned radix_top_shift, radix_mid_shift;
     uintptr_t radix_top_mask, radix_mid_mask, radix_bot_mask;
-    void **radix_root; /* 2^top_bits pointers to mid nodes */
 
     /* Arena records and their lists. */
     struct obm_arena *arenas;
@@ -203,6 +219,24 @@ radix_owns(const obm_heap *h, uintptr_t p)
     return tail < c->tail_lo || (c->tail_hi != 0 && tail >= c->tail_hi);
 }
 
+/* The radix query with the default profile's geometry as constants. */
+static inline bool
+radix_owns_py311(const obm_heap *h, uintptr_t p)
+{
+    void **mid = h->radix_root[p >> (64 - PY311_TOP_BITS)];
+    if (mid == NULL)
+        return false;
+    struct obm_arena_coverage *bot =
+        mid[(p >> (PY311_ARENA_BITS + PY311_BOT_BITS))
+            & ((1u << PY311_MID_BITS) - 1)];
+    if (bot == NULL)
+        return false;
+    const struct obm_arena_coverage *c =
+        &bot[(p >> PY311_ARENA_BITS) & ((1u << PY311_BOT_BITS) - 1)];
+    int32_t tail = (int32_t)(p & ((1u << PY311_ARENA_BITS) - 1));
+    return tail < c->tail_lo || (c->tail_hi != 0 && tail >= c->tail_hi);
+}
+
 /* The legacy test reads a pool header that may not be ours, as CPython
  * does; the read is deliberate, so sanitizers are told to look away. */
 bool obm_legacy_owns(const obm_heap *h, const void *p);
@@ -210,18 +244,55 @@ bool obm_legacy_owns(const obm_heap *h, const void *p);
 static inline bool
 heap_owns(const obm_heap *h, const void *p)
 {
-    if (OBM_LIKELY(h->ownership == OBM_OWN_RADIX))
+    if (OBM_LIKELY(h->fastpath == OBM_FAST_RADIX_PY311))
+        return radix_owns_py311(h, (uintptr_t)p);
+    if (h->fastpath == OBM_FAST_RADIX)
         return radix_owns(h, (uintptr_t)p);
     return obm_legacy_owns(h, p);
+}
+
+/* --- Pool transitions on the fast paths ----------------------------------
+ * Inline because in steady state they are the common case: a free lands in
+ * a full pool, and the malloc after it fills that pool again. */
+
+/* The freeblock chain of a used pool ran dry as bp was handed out: carve
+ * one virgin block, or, if none is left, the pool is full and leaves its
+ * ring.  Return bp, so the caller can tail-call this. */
+static inline void *
+pool_extend(obm_heap *h, struct obm_pool *pool, unsigned szidx, void *bp)
+{
+    if (OBM_LIKELY(pool->nextoffset <= pool->maxnextoffset)) {
+        pool->freeblock = (uint8_t *)pool + pool->nextoffset;
+        pool->nextoffset += (szidx + 1) << h->alignment_shift;
+        *(uint8_t **)pool->freeblock = NULL;
+        return bp;
+    }
+    struct obm_pool *next = pool->nextpool, *prev = pool->prevpool;
+    next->prevpool = prev;
+    prev->nextpool = next;
+    return bp;
+}
+
+/* A full pool got a block back: put it at the front of its ring, so the
+ * next malloc of its class reuses that block (U4). */
+static inline void
+pool_unfull(obm_heap *h, struct obm_pool *pool)
+{
+    struct obm_pool *sentinel = ring_sentinel(h, pool->szidx);
+    struct obm_pool *next = sentinel->nextpool;
+    if (OBM_PLANTED(OBM_PLANT_FULL_POOL_AT_BACK))
+        next = sentinel;
+    struct obm_pool *prev = next->prevpool;
+    pool->nextpool = next;
+    pool->prevpool = prev;
+    next->prevpool = pool;
+    prev->nextpool = pool;
 }
 
 /* --- Cross-file internals ----------------------------------------------- */
 
 /* obm_pool.c */
 void *obm_alloc_from_new_pool(obm_heap *h, unsigned szidx);
-void *obm_pool_extend(obm_heap *h, struct obm_pool *pool, unsigned szidx,
-                      void *bp);
-void obm_pool_unfull(obm_heap *h, struct obm_pool *pool);
 void obm_pool_empty(obm_heap *h, struct obm_pool *pool);
 
 /* obm_arena.c */

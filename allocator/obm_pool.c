@@ -91,40 +91,6 @@ obm_alloc_from_new_pool(obm_heap *h, unsigned szidx)
     return bp;
 }
 
-/* The freeblock chain of a used pool ran dry as bp was handed out: carve
- * one virgin block, or, if none is left, the pool is full and leaves its
- * ring.  Return bp, so the caller can tail-call this. */
-void *
-obm_pool_extend(obm_heap *h, struct obm_pool *pool, unsigned szidx, void *bp)
-{
-    if (OBM_LIKELY(pool->nextoffset <= pool->maxnextoffset)) {
-        pool->freeblock = (uint8_t *)pool + pool->nextoffset;
-        pool->nextoffset += obm_blocksize(h->g, szidx);
-        *(uint8_t **)pool->freeblock = NULL;
-        return bp;
-    }
-    struct obm_pool *next = pool->nextpool, *prev = pool->prevpool;
-    next->prevpool = prev;
-    prev->nextpool = next;
-    return bp;
-}
-
-/* A full pool got a block back: put it at the front of its ring, so the
- * next malloc of its class reuses that block (U4). */
-void
-obm_pool_unfull(obm_heap *h, struct obm_pool *pool)
-{
-    struct obm_pool *sentinel = ring_sentinel(h, pool->szidx);
-    struct obm_pool *next = sentinel->nextpool;
-    if (OBM_PLANTED(OBM_PLANT_FULL_POOL_AT_BACK))
-        next = sentinel;
-    struct obm_pool *prev = next->prevpool;
-    pool->nextpool = next;
-    pool->prevpool = prev;
-    next->prevpool = pool;
-    prev->nextpool = pool;
-}
-
 /* A used pool became empty: out of its ring, onto the front of its arena's
  * freepools (the most recently emptied is reused first), then arena
  * management. */
