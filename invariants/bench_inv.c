@@ -1,8 +1,9 @@
 /* bench_inv.c — inv_bench: what the checker costs.
  *
- *   1. INV_LOCAL per call on a random live block, at 10K and 1M live
- *      blocks (the two must be within 2x: LOCAL does not grow with the
- *      heap);
+ *   1. INV_LOCAL at 10K and 1M live blocks (the two must be within 2x:
+ *      LOCAL does not grow with the heap): per call on a random block,
+ *      cold or with its pool in cache, and what it adds to each operation
+ *      of a steady free/malloc workload, checking the block each touched;
  *   2. INV_FULL throughput in pools per second at 1M live blocks, with and
  *      without the live set;
  *   3. replay of a 1M-operation random workload with INV_LOCAL after every
@@ -129,6 +130,38 @@ full_rate(struct bheap *b)
     b->v.live = b->live;
 }
 
+/* Return the ns INV_LOCAL adds to each operation of a steady workload at
+ * about `live` blocks: nops times free a random block and allocate one,
+ * once bare and once with LOCAL on the block each operation touched. */
+static double
+local_per_op(enum obm_profile p, size_t live, size_t nops)
+{
+    double dt[2];
+    for (int check = 0; check <= 1; check++) {
+        rng_state = 777;
+        struct bheap b;
+        bheap_open(&b, p, live);
+        struct inv_report r = {0};
+        inv_check(&b.v, INV_FULL, NULL, 0, &r); // builds the arena index
+        size_t bad = 0;
+        double t0 = now();
+        for (size_t op = 0; op < nops; op++) {
+            size_t i = rng() % b.nlive;
+            obm_free(b.h, (void *)b.live[i]);
+            if (check)
+                bad += inv_check(&b.v, INV_LOCAL, b.live[i], op, &r);
+            b.live[i] = obm_malloc(b.h, 16 + rng() % 113);
+            if (check)
+                bad += inv_check(&b.v, INV_LOCAL, b.live[i], op, &r);
+        }
+        dt[check] = now() - t0;
+        if (bad)
+            printf("  (unexpected: %zu violations)\n", bad);
+        bheap_close(&b);
+    }
+    return (dt[1] - dt[0]) * 1e9 / (double)(2 * nops);
+}
+
 /* Run nops random operations; with check set, LOCAL after each and FULL
  * every 4096.  Return seconds. */
 static double
@@ -185,6 +218,11 @@ main(int argc, char **argv)
                warm ? "pool in cache" : "cold pool   ", ls, small.nlive, lb,
                big.nlive, lb / ls);
     }
+    double ws = local_per_op(p, 15000, 1000000);
+    double wb = local_per_op(p, 1500000, 1000000);
+    printf("LOCAL in a workload: +%.0f ns/op at ~10K live, +%.0f ns/op at "
+           "~1M live (ratio %.2f)\n",
+           ws, wb, wb / ws);
     full_rate(&big);
     bheap_close(&small);
     bheap_close(&big);

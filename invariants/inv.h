@@ -36,6 +36,7 @@ extern "C" {
 #define INV_MAX_KEPT 32     /* violations kept in a report */
 #define INV_MESSAGE_LEN 112 /* bytes of one violation's text */
 #define INV_STACK_SLOTS 512 /* arena index on the stack when no scratch */
+#define INV_LOCAL_CHAIN 4   /* freeblock links INV_LOCAL reads per pool */
 
 /* --- The catalogue --------------------------------------------------------
  */

@@ -99,8 +99,9 @@ static const struct inv_entry catalogue[] = {
           "2*blocksize <= nextoffset <= POOL_SIZE on a block boundary"),
     STATE("P4", POOL, ALL, true,
           "the freeblock chain is acyclic, NULL-terminated, without "
-          "duplicates, each element a block boundary below nextoffset"),
-    STATE("P5", POOL, ALL, true,
+          "duplicates, each element a block boundary below nextoffset "
+          "(LOCAL: its first links, which an operation changes)"),
+    STATE("P5", POOL, ALL, false,
           "length(freeblock chain) == blocks carved - count (handed out + "
           "chained + virgin == NUMBLOCKS)"),
     STATE("P6", POOL, ALL, true,

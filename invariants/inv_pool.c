@@ -47,7 +47,7 @@ check_header(struct inv_ctx *c, unsigned ai, uintptr_t q,
 /* P4: walk the freeblock chain, bounded; return its length or SIZE_MAX. */
 static size_t
 walk_chain(struct inv_ctx *c, unsigned ai, uintptr_t q,
-           struct inv_pool_facts *pf, uintptr_t end, size_t bound)
+           struct inv_pool_facts *pf, uintptr_t end, size_t bound, bool prefix)
 {
     const struct obm_geometry *g = c->g;
     const uint8_t *e = ((const struct obm_pool *)q)->freeblock;
@@ -56,9 +56,10 @@ walk_chain(struct inv_ctx *c, unsigned ai, uintptr_t q,
     size_t n = 0;
     for (; e != NULL; n++) {
         uintptr_t x = (uintptr_t)e;
-        if (n == bound) {
-            inv_fail(c, "P4", ai, cls, q, x, INV_VAL_UNSIGNED, bound,
-                     bound + 1, "freeblock chain does not end (cycle)");
+        if (n == bound) { // a prefix stops here; a whole chain must not
+            if (!prefix)
+                inv_fail(c, "P4", ai, cls, q, x, INV_VAL_UNSIGNED, bound,
+                         bound + 1, "freeblock chain does not end (cycle)");
             return SIZE_MAX;
         }
         // a whole block must fit: the link is read from its first word
@@ -80,6 +81,15 @@ walk_chain(struct inv_ctx *c, unsigned ai, uintptr_t q,
         e = *(const uint8_t *const *)e;
     }
     return n;
+}
+
+/* P4 on the first INV_LOCAL_CHAIN links only; return SIZE_MAX (length
+ * unknown) unless the chain ended within them. */
+static size_t
+walk_prefix(struct inv_ctx *c, unsigned ai, uintptr_t q,
+            struct inv_pool_facts *pf, uintptr_t end)
+{
+    return walk_chain(c, ai, q, pf, end, INV_LOCAL_CHAIN, true);
 }
 
 /* P6, P7: the state the count implies against freeblock and carving. */
@@ -130,7 +140,11 @@ inv_check_pool(struct inv_ctx *c, unsigned ai, uintptr_t q,
     uintptr_t end = off_ok ? q + p->nextoffset : q + g->pool_size;
     size_t carved = off_ok ? (p->nextoffset - g->pool_overhead) / pf->blocksize
                            : pf->numblocks;
-    size_t n = walk_chain(c, ai, q, pf, end, carved);
+    // an operation changes only the head of a chain: LOCAL reads the first
+    // links, so its cost does not grow with cold memory (FULL walks it all)
+    size_t n = c->level == INV_LOCAL && carved > INV_LOCAL_CHAIN
+                   ? walk_prefix(c, ai, q, pf, end)
+                   : walk_chain(c, ai, q, pf, end, carved, false);
     pf->chained = n;
     if (n != SIZE_MAX && off_ok && pf->count <= pf->numblocks
         && n + pf->count != carved)

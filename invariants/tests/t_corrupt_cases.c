@@ -402,7 +402,7 @@ const struct corrupt_case corrupt_cases[] = {
     {"P2", ALL, 0, c_p2, "C3 C5 C6", true},
     {"P3", ALL, 0, c_p3, "", true},
     {"P4", ALL, 0, c_p4, "", true},
-    {"P5", ALL, 0, c_p5, "C5", true},
+    {"P5", ALL, 0, c_p5, "C5", false},
     {"P6", ALL, 0, c_p6, "P5 P10", true},
     {"P7", ALL, 0, c_p7, "P5 P9", true},
     {"P8", ALL, 0, c_p8, "P10 C5", false},
