@@ -303,6 +303,8 @@ transitions(struct workload *w)
         fill_slot(w, w->nslots++, small);
 }
 
+/* The phases, in order; a planted run stops once its ID fired, keeping
+ * every slot it filled so close_workload can give them back. */
 static void
 run_workload(struct workload *w)
 {
@@ -319,11 +321,15 @@ run_workload(struct workload *w)
     full_check(w);
     drain(w);
     full_check(w);
-    w->nslots = 20000;
+    if (done(w))
+        return;
+    w->nslots = 20000; // all empty after the drain
     churn(w, 60000);
     full_check(w);
     drain(w);
     full_check(w);
+    if (done(w))
+        return;
     w->nslots = 0;
     transitions(w);
     full_check(w);
@@ -353,9 +359,14 @@ open_workload(struct workload *w, enum obm_profile p, struct obm_region **r)
 static void
 close_workload(struct workload *w, struct obm_region *r)
 {
-    // a planted bug may have broken the lists: free the region wholesale
-    for (size_t i = 0; i < w->nslots && w->stop_at == NULL; i++)
-        obm_free(w->h, w->slot[i]);
+    // a planted bug may have broken the lists: pool blocks go with the
+    // region, raw blocks straight back to libc (the default raw allocator)
+    for (size_t i = 0; i < w->nslots; i++) {
+        if (w->stop_at == NULL)
+            obm_free(w->h, w->slot[i]);
+        else if (w->slot[i] != NULL && !obm_owns(w->h, w->slot[i]))
+            free(w->slot[i]);
+    }
     obm_heap_free(w->h);
     obm_region_free(r);
     free(w->scratch.mem);
