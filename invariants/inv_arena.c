@@ -396,17 +396,9 @@ void
 inv_check_suspect(struct inv_ctx *c, uintptr_t p)
 {
     // the index remembers arenas that were trusted when it was built
-    size_t lo = 0, hi = c->nslots;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->slots[mid].base <= p)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
+    const struct inv_slot *s = inv_slot_below(c, p);
+    if (s == NULL)
         return;
-    const struct inv_slot *s = &c->slots[lo - 1];
     if (s->idx >= c->maxarenas || p - s->base >= c->g->arena_size)
         return;
     const struct obm_arena *a = &c->arenas[s->idx];

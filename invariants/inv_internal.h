@@ -80,6 +80,10 @@ bool inv_arena_trusted(const struct inv_ctx *c, unsigned i);
 /* Return the first pool of the arena starting at address. */
 uintptr_t inv_first_pool(const struct obm_geometry *g, uintptr_t address);
 
+/* Return the last slot of the arena index starting at or below p, or
+ * NULL (the index must exist: c->slots). */
+const struct inv_slot *inv_slot_below(const struct inv_ctx *c, uintptr_t p);
+
 /* Return the index of the trusted arena whose carved part holds p, or -1;
  * with whole set, anywhere in [first pool, address + ARENA_SIZE). */
 long inv_find_arena_in(const struct inv_ctx *c, uintptr_t p, bool whole);

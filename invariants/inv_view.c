@@ -116,6 +116,20 @@ in_carved(const struct inv_ctx *c, unsigned i, uintptr_t p, bool whole)
            && inv_arena_trusted(c, i);
 }
 
+const struct inv_slot *
+inv_slot_below(const struct inv_ctx *c, uintptr_t p)
+{
+    size_t lo = 0, hi = c->nslots;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->slots[mid].base <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == 0 ? NULL : &c->slots[lo - 1];
+}
+
 long
 inv_find_arena_in(const struct inv_ctx *c, uintptr_t p, bool whole)
 {
@@ -127,19 +141,10 @@ inv_find_arena_in(const struct inv_ctx *c, uintptr_t p, bool whole)
                 return i;
         return -1;
     }
-    // the last slot starting at or below p; the record, not the slot, is
-    // the truth, so a stale index only costs a miss
-    size_t lo = 0, hi = c->nslots;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->slots[mid].base <= p)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
+    // the record, not the slot, is the truth: a stale index costs a miss
+    const struct inv_slot *s = inv_slot_below(c, p);
+    if (s == NULL)
         return -1;
-    const struct inv_slot *s = &c->slots[lo - 1];
     if (s->idx >= c->maxarenas || c->arenas[s->idx].address != s->base)
         return -1;
     return in_carved(c, s->idx, p, whole) ? (long)s->idx : -1;
