@@ -44,7 +44,7 @@ obm_new_arena(obm_heap *h)
         return NULL;
     struct obm_arena *ao = h->unused_arena_objects;
     void *address = h->source.alloc(h->source.ctx, h->arena_size);
-    if (address != NULL && h->ownership == OBM_OWN_RADIX
+    if (address != NULL && h->g->ownership == OBM_OWN_RADIX
         && !obm_radix_mark(h, (uintptr_t)address, true)) {
         h->source.free(h->source.ctx, address, h->arena_size);
         address = NULL;
@@ -101,7 +101,8 @@ release_arena(obm_heap *h, struct obm_arena *ao)
     unlink_usable(h, ao);
     ao->nextarena = h->unused_arena_objects;
     h->unused_arena_objects = ao;
-    if (h->ownership == OBM_OWN_RADIX && !OBM_PLANTED(OBM_PLANT_RADIX_STALE))
+    if (h->g->ownership == OBM_OWN_RADIX
+        && !OBM_PLANTED(OBM_PLANT_RADIX_STALE))
         obm_radix_mark(h, ao->address, false);
     h->source.free(h->source.ctx, (void *)ao->address, h->arena_size);
     ao->address = 0;

@@ -40,7 +40,6 @@ init_geometry(obm_heap *h, const struct obm_geometry *g)
     h->alignment_shift = g->alignment_shift;
     h->threshold = g->threshold;
     h->pool_mask = ~(uintptr_t)(g->pool_size - 1);
-    h->ownership = g->ownership;
     h->arena_bits = g->arena_bits;
     h->arena_size = g->arena_size;
     h->fastpath = g->ownership == OBM_OWN_LEGACY ? OBM_FAST_LEGACY

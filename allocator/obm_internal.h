@@ -151,7 +151,6 @@ struct obm_heap {
     struct obm_pool *usedpools[OBM_MAX_USEDPOOLS];
 
     /* Ownership test (free, realloc). */
-    enum obm_ownership ownership;
     unsigned arena_bits;
     size_t arena_size;
     unsigned radix_top_shift, radix_mid_shift;

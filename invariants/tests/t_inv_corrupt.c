@@ -8,7 +8,30 @@
 
 #include <stdbool.h>
 
-/* Run case cs in profile p; return a failure message, or NULL. */
+/* Check t at level: case cs's ID fires, and nothing outside its allowed
+ * list fires with it. */
+static void
+expect_fired(struct tb *t, const struct corrupt_case *cs, enum obm_profile p,
+             enum inv_level level, const void *touched)
+{
+    struct inv_report r;
+    struct idset s;
+    char buf[512];
+    tb_check(t, level, touched, &s, &r);
+    bool ok = idset_has(&s, cs->id);
+    for (size_t i = 0; i < s.n; i++)
+        ok = ok
+             && (strcmp(s.ids[i], cs->id) == 0
+                 || allowed_has(cs->allowed, s.ids[i]));
+    if (!ok)
+        inv_report_print(&r, stderr);
+    ck_assert_msg(ok, "%s/%s %s fired {%s}, allowed {%s}", cs->id,
+                  obm_geometry(p)->name, level == INV_FULL ? "FULL" : "LOCAL",
+                  idset_str(&s, buf, sizeof buf), cs->allowed);
+}
+
+/* Run case cs in profile p: corrupt, expect its ID, restore, expect
+ * nothing. */
 static void
 run_case(const struct corrupt_case *cs, enum obm_profile p)
 {
@@ -22,30 +45,9 @@ run_case(const struct corrupt_case *cs, enum obm_profile p)
                   obm_geometry(p)->name, idset_str(&s, buf, sizeof buf));
     t.touched = NULL;
     cs->corrupt(&t);
-    tb_check(&t, INV_FULL, NULL, &s, &r);
-    bool ok = idset_has(&s, cs->id);
-    for (size_t i = 0; i < s.n; i++)
-        ok = ok
-             && (strcmp(s.ids[i], cs->id) == 0
-                 || allowed_has(cs->allowed, s.ids[i]));
-    if (!ok)
-        inv_report_print(&r, stderr);
-    ck_assert_msg(ok, "%s/%s FULL fired {%s}, allowed {%s}", cs->id,
-                  obm_geometry(p)->name, idset_str(&s, buf, sizeof buf),
-                  cs->allowed);
-    if (cs->local) {
-        tb_check(&t, INV_LOCAL, t.touched, &s, &r);
-        ok = idset_has(&s, cs->id);
-        for (size_t i = 0; i < s.n; i++)
-            ok = ok
-                 && (strcmp(s.ids[i], cs->id) == 0
-                     || allowed_has(cs->allowed, s.ids[i]));
-        if (!ok)
-            inv_report_print(&r, stderr);
-        ck_assert_msg(ok, "%s/%s LOCAL fired {%s}, allowed {%s}", cs->id,
-                      obm_geometry(p)->name, idset_str(&s, buf, sizeof buf),
-                      cs->allowed);
-    }
+    expect_fired(&t, cs, p, INV_FULL, NULL);
+    if (cs->local)
+        expect_fired(&t, cs, p, INV_LOCAL, t.touched);
     tb_restore(&t);
     n = tb_check(&t, INV_FULL, NULL, &s, &r);
     ck_assert_msg(n == 0, "%s: restored heap reports %s", cs->id,
