@@ -1,0 +1,249 @@
+/* cli_tools.c — the small verbs: gen, convert, stats, invariants.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char gen_usage[] =
+    "usage: obcheck gen KIND [--ops N] [--seed S] [--profile P] [-o FILE]\n"
+    "       obcheck gen --list\n"
+    "\n"
+    "Write a generated workload trace: text, or binary when FILE ends in\n"
+    ".obt.  --ops is approximate (default: the kind's own); --profile picks\n"
+    "the geometry aimed at (default py311); the seed is printed first on\n"
+    "stderr (default: from the clock), and the same seed gives the same\n"
+    "trace.\n";
+
+static const char convert_usage[] =
+    "usage: obcheck convert IN -o OUT [--to text|binary]\n"
+    "\n"
+    "Convert a trace between the text and binary formats, losing nothing:\n"
+    "labels, comments and `expect` lines carry over.  The output format is\n"
+    "--to, else binary when OUT ends in .obt, else text.  - is stdin or\n"
+    "stdout.\n";
+
+static const char stats_usage[] =
+    "usage: obcheck stats [--profile P] [--check SPEC] TRACE\n"
+    "\n"
+    "Replay TRACE (checked as `obcheck run` does), then print the heap's\n"
+    "statistics in the format of CPython's sys._debugmallocstats().\n";
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Write t to path (- = stdout) as binary or text; 0, or CLI_USAGE. */
+static int
+write_trace(const struct hx_trace *t, const char *path, bool binary)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    if (f == NULL) {
+        fprintf(stderr, "obcheck: %s: %s\n", path, strerror(errno));
+        return CLI_USAGE;
+    }
+    int rc = binary ? hx_write_binary(t, f) : hx_write_text(t, f);
+    if (f != stdout)
+        rc |= fclose(f);
+    else
+        rc |= fflush(f);
+    if (rc != 0) {
+        fprintf(stderr, "obcheck: %s: write error\n", path);
+        return CLI_USAGE;
+    }
+    return CLI_CLEAN;
+}
+
+static void
+list_generators(FILE *out)
+{
+    size_t n;
+    const struct hx_generator *g = hx_generators(&n);
+    for (size_t k = 0; k < n; k++)
+        fprintf(out, "  %-16s %s\n", g[k].name, g[k].summary);
+}
+
+int
+cmd_gen(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"ops", required_argument, 0, 'n'},
+        {"seed", required_argument, 0, 's'},
+        {"profile", required_argument, 0, 'p'},
+        {"list", no_argument, 0, 'l'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct hx_gen_options o = {0, (uint64_t)time(NULL), OBM_PROFILE_DEFAULT};
+    const char *out = "-";
+    for (int ch; (ch = getopt_long(argc, argv, "o:h", longs, NULL)) != -1;) {
+        char *end = NULL;
+        switch (ch) {
+        case 'n':
+            o.ops = strtoul(optarg, &end, 10);
+            break;
+        case 's':
+            o.seed = strtoull(optarg, &end, 0);
+            break;
+        case 'p':
+            if (obm_profile_parse(optarg, &o.profile) != 0)
+                end = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'l':
+            list_generators(stdout);
+            return CLI_CLEAN;
+        case 'h':
+            fputs(gen_usage, stdout);
+            list_generators(stdout);
+            return CLI_CLEAN;
+        default:
+            fputs(gen_usage, stderr);
+            return CLI_USAGE;
+        }
+        if (end != NULL && (*end != '\0' || end == optarg)) {
+            fprintf(stderr, "obcheck gen: bad value '%s'\n", optarg);
+            return CLI_USAGE;
+        }
+    }
+    const struct hx_generator *g =
+        optind + 1 == argc ? hx_generator_find(argv[optind]) : NULL;
+    if (g == NULL) {
+        fprintf(stderr, "obcheck gen: name one KIND of:\n");
+        list_generators(stderr);
+        return CLI_USAGE;
+    }
+    fprintf(stderr, "obcheck gen: %s --seed %llu --ops %lu --profile %s\n",
+            g->name, (unsigned long long)o.seed, o.ops,
+            obm_geometry(o.profile)->name);
+    struct hx_trace t;
+    char src[64];
+    snprintf(src, sizeof src, "gen:%s", g->name);
+    hx_trace_init(&t, src);
+    int rc = g->generate(&t, &o) == 0 ? CLI_CLEAN : CLI_USAGE;
+    if (rc == CLI_CLEAN)
+        rc = write_trace(&t, out, ends_with(out, ".obt"));
+    else
+        fprintf(stderr, "obcheck gen: out of memory\n");
+    hx_trace_free(&t);
+    return rc;
+}
+
+int
+cmd_convert(int argc, char **argv)
+{
+    static const struct option longs[] = {{"to", required_argument, 0, 't'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    const char *out = NULL, *to = NULL;
+    for (int ch; (ch = getopt_long(argc, argv, "o:h", longs, NULL)) != -1;) {
+        switch (ch) {
+        case 'o':
+            out = optarg;
+            break;
+        case 't':
+            to = optarg;
+            break;
+        case 'h':
+            fputs(convert_usage, stdout);
+            return CLI_CLEAN;
+        default:
+            fputs(convert_usage, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind + 1 != argc || out == NULL
+        || (to != NULL && strcmp(to, "text") != 0
+            && strcmp(to, "binary") != 0)) {
+        fputs(convert_usage, stderr);
+        return CLI_USAGE;
+    }
+    struct hx_trace t;
+    char err[512];
+    if (hx_load(&t, argv[optind], err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return CLI_USAGE;
+    }
+    bool binary =
+        to != NULL ? strcmp(to, "binary") == 0 : ends_with(out, ".obt");
+    int rc = write_trace(&t, out, binary);
+    hx_trace_free(&t);
+    return rc;
+}
+
+int
+cmd_stats(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"profile", required_argument, 0, 'p'},
+        {"check", required_argument, 0, 'c'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct hx_run_options o;
+    hx_run_options_default(&o);
+    for (int ch; (ch = getopt_long(argc, argv, "h", longs, NULL)) != -1;) {
+        int bad = 0;
+        switch (ch) {
+        case 'p':
+            bad = obm_profile_parse(optarg, &o.profile);
+            break;
+        case 'c':
+            bad = hx_check_parse(optarg, &o.check, &o.every);
+            break;
+        case 'h':
+            fputs(stats_usage, stdout);
+            return CLI_CLEAN;
+        default:
+            bad = 1;
+        }
+        if (bad) {
+            fputs(stats_usage, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        fputs(stats_usage, stderr);
+        return CLI_USAGE;
+    }
+    struct hx_trace t;
+    char err[512];
+    if (hx_load(&t, argv[optind], err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return CLI_USAGE;
+    }
+    o.stats = stdout;
+    struct hx_run_result *res = malloc(sizeof *res);
+    int rc = res != NULL ? hx_run(&t, &o, res) : CLI_USAGE;
+    if (rc == CLI_VIOLATION)
+        cli_print_failure(t.source, res, stdout);
+    free(res);
+    hx_trace_free(&t);
+    return rc;
+}
+
+int
+cmd_invariants(int argc, char **argv)
+{
+    if (argc > 1) {
+        bool help = strcmp(argv[1], "--help") == 0;
+        fputs("usage: obcheck invariants\n\nPrint every ID the checker and "
+              "the shadow model report: ID, profiles,\ncost, statement.\n",
+              help ? stdout : stderr);
+        return help ? CLI_CLEAN : CLI_USAGE;
+    }
+    inv_catalogue_print(stdout);
+    size_t n;
+    const struct hx_k_entry *k = hx_k_catalogue(&n);
+    printf("\n# The shadow model's contract checks (obcheck run)\n");
+    for (size_t i = 0; i < n; i++)
+        printf("%-4s %-24s %-11s %s\n", k[i].id, "all", "O(op)",
+               k[i].statement);
+    return CLI_CLEAN;
+}

@@ -1,0 +1,284 @@
+/* hx.h — traces, the shadow model and the runner: public API.
+ *
+ * A trace is a program of allocator operations on named blocks.  It lives
+ * in memory as an array of fixed-size operations whose blocks are *slots*:
+ * dense indices 0..nslots-1 that the loader assigns, so the runner keeps
+ * per-block state in flat arrays.  Each slot remembers the label the user
+ * wrote (a number or a name), and whole-line or trailing comments are kept
+ * beside the operations, so text -> binary -> text loses nothing.
+ *
+ * The runner replays a trace through the reference core, keeps a shadow of
+ * every live block (pointer, requested size, a byte pattern derived from
+ * its id), and runs the invariant checker at the chosen points.  Findings
+ * are inv_violation records: the catalogue's IDs plus the shadow model's K
+ * family (harness/TRACES.md, `obcheck invariants`).
+ *
+ * Who may include this: fuzz/ and the obcheck command line.
+ */
+#ifndef HX_H
+#define HX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "inv.h"
+#include "obm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- Traces ---------------------------------------------------------------
+ */
+
+/* Largest size one operation may ask for (a bigger one is an input error):
+ * the shadow model writes every byte it hands out. */
+#define HX_MAX_SIZE ((uint64_t)1 << 30)
+#define HX_MAX_EXPECT 8 /* IDs on one trace's `expect` line */
+#define HX_NO_SLOT UINT32_MAX
+#define HX_WAF_DEFAULT_LEN                                                    \
+    8 /* bytes a write-after-free changes by default                          \
+       */
+
+enum hx_kind {
+    HX_MALLOC,           /* slot; a = size */
+    HX_CALLOC,           /* slot; a = nelem, b = elsize */
+    HX_REALLOC,          /* slot (live); a = new size */
+    HX_FREE,             /* slot (live) */
+    HX_FAULT_ARENAS,     /* a = N: the next N arena requests fail;
+                          * HX_F_ALWAYS: all fail; HX_F_OFF: stop failing */
+    HX_FAULT_RAW,        /* the same for raw-allocator calls */
+    HX_CHECK,            /* a full check here */
+    HX_DOUBLE_FREE,      /* misuse: free slot (freed) again */
+    HX_WRITE_AFTER_FREE, /* misuse: slot (freed); a = offset, b = length */
+    HX_OVERFLOW,         /* misuse: slot (live); a = bytes written past
+                          * its requested size */
+    HX_NKINDS
+};
+
+#define HX_F_ALWAYS 1u /* fault: every request fails until `off` */
+#define HX_F_OFF 2u    /* fault: requests succeed again */
+
+struct hx_op {
+    uint8_t kind;  /* enum hx_kind */
+    uint8_t flags; /* HX_F_* */
+    uint16_t pad;
+    uint32_t slot; /* the block, or HX_NO_SLOT */
+    uint64_t a, b;
+};
+
+/* Return the text format's verb for kind ("fault arenas" for faults), or
+ * "?" if kind is out of range. */
+const char *hx_kind_name(unsigned kind);
+
+/* What the user called a block: a number, or a name when name != NULL. */
+struct hx_label {
+    uint64_t num;
+    char *name;
+};
+
+/* A comment: before operation `at` (whole line), or trailing it. */
+struct hx_note {
+    size_t at;
+    bool trailing;
+    char *text; /* without the '#', leading blank kept */
+};
+
+struct hx_trace {
+    char *source; /* file name, or "gen:KIND" */
+    struct hx_op *ops;
+    size_t nops, opcap;
+    uint32_t *lines; /* source line of each op (text traces), or NULL */
+    struct hx_label *labels;
+    uint32_t nslots, slotcap;
+    struct hx_note *notes;
+    size_t nnotes, notecap;
+    /* `expect ID...`: the first violation must carry one of these IDs */
+    char expect[HX_MAX_EXPECT][8];
+    unsigned nexpect;
+    void *index; /* label -> slot lookup, private */
+};
+
+/* Start an empty trace; source is copied (NULL = "-"). */
+void hx_trace_init(struct hx_trace *t, const char *source);
+
+/* Release everything t owns (t may be reused after hx_trace_init). */
+void hx_trace_free(struct hx_trace *t);
+
+/* Return the slot labelled num (numeric) or name, creating it if new;
+ * HX_NO_SLOT if out of memory. */
+uint32_t hx_slot_num(struct hx_trace *t, uint64_t num);
+uint32_t hx_slot_name(struct hx_trace *t, const char *name);
+
+/* Return a new slot whose numeric label no slot has used yet. */
+uint32_t hx_slot_fresh(struct hx_trace *t);
+
+/* Append an operation (line 0 = none); return 0, or -1 if out of memory. */
+int hx_push(struct hx_trace *t, enum hx_kind kind, unsigned flags,
+            uint32_t slot, uint64_t a, uint64_t b, uint32_t line);
+
+/* Append a comment before the next operation (or trailing the last). */
+int hx_note_add(struct hx_trace *t, bool trailing, const char *text);
+
+/* Write slot's label into buf ("17" or "buf"); return buf. */
+const char *hx_label_str(const struct hx_trace *t, uint32_t slot, char *buf,
+                         size_t len);
+
+/* Check the block discipline without running anything: malloc/calloc of a
+ * dead or new id, realloc/free/overflow of a live one, double-free and
+ * write-after-free of a freed one, sizes within HX_MAX_SIZE.  Return 0, or
+ * -1 with "source:line: what was expected" (op number when no lines) in
+ * err. */
+int hx_validate(const struct hx_trace *t, char *err, size_t errlen);
+
+/* Parse/print the text format (harness/TRACES.md).  Readers return 0, or
+ * -1 with "file:line: what was expected" in err and t left empty. */
+int hx_read_text(struct hx_trace *t, const char *source, const char *text,
+                 size_t len, char *err, size_t errlen);
+int hx_write_text(const struct hx_trace *t, FILE *out);
+
+/* The binary format: varint records, magic "OBCT". */
+int hx_read_binary(struct hx_trace *t, const char *source, const uint8_t *data,
+                   size_t len, char *err, size_t errlen);
+int hx_write_binary(const struct hx_trace *t, FILE *out);
+
+/* Load a file in either format (told apart by the magic) and validate it;
+ * "-" is standard input.  Return 0, or -1 with the message in err. */
+int hx_load(struct hx_trace *t, const char *path, char *err, size_t errlen);
+
+/* --- Generators -----------------------------------------------------------
+ */
+
+struct hx_gen_options {
+    unsigned long ops; /* about how many operations; 0 = the kind's own */
+    uint64_t seed;
+    enum obm_profile profile; /* geometry the generator aims at */
+};
+
+struct hx_generator {
+    const char *name;    /* "size-classes" */
+    const char *summary; /* one line */
+    int (*generate)(struct hx_trace *t, const struct hx_gen_options *o);
+};
+
+/* Return the generators and store their number in *n. */
+const struct hx_generator *hx_generators(size_t *n);
+
+/* Return the generator called name, or NULL. */
+const struct hx_generator *hx_generator_find(const char *name);
+
+/* --- The K family: the shadow model's contract checks --------------------
+ */
+
+struct hx_k_entry {
+    const char *id;
+    const char *statement;
+};
+
+/* Return the K catalogue and store its length in *n. */
+const struct hx_k_entry *hx_k_catalogue(size_t *n);
+
+/* --- The runner -----------------------------------------------------------
+ */
+
+/* When to check (bits; HX_CHECK_EVERY uses every). */
+#define HX_CHECK_LOCAL 1u /* INV_LOCAL after each operation */
+#define HX_CHECK_FULL 2u  /* INV_FULL after each operation */
+#define HX_CHECK_EVERY 4u /* INV_FULL every `every` operations */
+#define HX_CHECK_END 8u   /* INV_FULL after the last operation */
+#define HX_CHECK_DEFAULT (HX_CHECK_LOCAL | HX_CHECK_EVERY | HX_CHECK_END)
+#define HX_EVERY_DEFAULT 4096
+
+/* Parse "full", "local", "every=N", "end", "none" or a comma list of them;
+ * return 0, or -1 if malformed. */
+int hx_check_parse(const char *spec, unsigned *check, unsigned long *every);
+
+struct hx_run_options {
+    enum obm_profile profile;
+    unsigned check;      /* HX_CHECK_* bits */
+    unsigned long every; /* period of HX_CHECK_EVERY */
+    bool behaviour;      /* predict/verify the B family at each check */
+    /* Fault plan for fault sweeps: the fail_at-th arena request fails
+     * (0 = none), and every later one if persistent. */
+    unsigned long fail_at;
+    bool persistent;
+    bool drain;  /* free every block still live after the trace, then
+                  * check that no arena is left (K9) */
+    FILE *stats; /* gets obm_print_stats() after the trace's last
+                  * operation, or NULL */
+    /* Called every ~65536 operations with ops done (NULL = none). */
+    void (*progress)(void *ctx, unsigned long done, unsigned long total);
+    void *progress_ctx;
+};
+
+/* Fill o with the defaults (py311, HX_CHECK_DEFAULT, behaviour on). */
+void hx_run_options_default(struct hx_run_options *o);
+
+struct hx_run_result {
+    unsigned long ops; /* operations executed */
+    unsigned long local_checks, full_checks;
+    size_t peak_live;                      /* most blocks live at once */
+    size_t peak_arenas;                    /* most arenas allocated at once */
+    unsigned long pool_blocks, raw_blocks; /* allocations by origin */
+    unsigned long nulls;                   /* allocations that returned NULL */
+    unsigned long skipped;  /* ops on blocks whose allocation failed */
+    unsigned long declined; /* misuse not done: it would fault outside
+                             * the heap (raw block, released arena) */
+    unsigned long drained;  /* blocks the runner freed after the trace */
+    unsigned long arena_faults, raw_faults; /* requests failed on purpose */
+    unsigned long planned_faults;           /* of arena_faults, by fail_at */
+    size_t leaked_arenas; /* arenas left once every block was freed */
+    double seconds;
+    /* The first operation that showed a violation, and what it showed. */
+    unsigned long first_op;   /* 1-based; 0 = clean */
+    uint32_t first_line;      /* its text line, 0 if none */
+    char what[96];            /* the operation, e.g. "free 77" */
+    struct inv_report report; /* violations found at first_op */
+};
+
+/* Replay t through a new heap of o->profile; stop after the first
+ * operation that shows a violation.  Return 0 clean, 1 violations, 2 if
+ * the run could not start (out of memory, no address space). */
+int hx_run(const struct hx_trace *t, const struct hx_run_options *o,
+           struct hx_run_result *res);
+
+/* Return whether res's first violation carries one of t's expected IDs
+ * (false for a clean run); a trace without `expect` expects a clean run. */
+bool hx_as_expected(const struct hx_trace *t, const struct hx_run_result *res);
+
+/* --- Minimizing -----------------------------------------------------------
+ */
+
+struct hx_min_options {
+    struct hx_run_options run; /* how each candidate is replayed */
+    const char *id;            /* keep this first violation ID; NULL = the
+                                * one the whole trace shows */
+    unsigned long max_runs;    /* give up after this many replays; 0 = no
+                                * limit */
+    FILE *log;                 /* progress lines, or NULL */
+};
+
+struct hx_min_stats {
+    unsigned long runs; /* candidates replayed */
+    size_t ops_before, ops_after;
+    char id[8]; /* the violation ID kept */
+};
+
+/* Shrink t by delta debugging into out (initialised here): a valid trace
+ * that still fails, under o->run, with the same first violation ID.
+ * Return 0, 1 if t does not fail at all, or -1 if out of memory. */
+int hx_minimize(const struct hx_trace *t, const struct hx_min_options *o,
+                struct hx_trace *out, struct hx_min_stats *st);
+
+/* Print a standalone C program that replays t through the public
+ * allocator API (obm.h) in profile p and reports the first violation's
+ * symptom; return 0, or -1 on a write error. */
+int hx_emit_c(const struct hx_trace *t, enum obm_profile p, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HX_H */

@@ -1,0 +1,300 @@
+/* shadow.c — the shadow model: every live block, its bytes, its contract.
+ *
+ * Byte i of the block of slot s is byte i % 8 of the word
+ * seed(s) + (i / 8) * STEP, so blocks differ from each other and a block's
+ * words differ from each other: a copy that lost, shifted or mixed bytes
+ * shows.  The pattern covers the usable size, so an overflow into the
+ * slack past the requested size shows too (K10).
+ */
+#include "hx_internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STEP UINT64_C(0xd1b54a32d192ed03)
+
+static const struct hx_k_entry k_entries[] = {
+    {"K1", "a block handed out overlaps a live block"},
+    {"K2", "a block handed out is misaligned for the profile (ALIGNMENT)"},
+    {"K3", "realloc kept fewer than min(old size, new size) bytes"},
+    {"K4", "a calloc block is not zeroed"},
+    {"K5", "a live block's bytes changed without its owner writing them"},
+    {"K6", "a pointer was handed out while it was still live"},
+    {"K7", "a pool block's usable size is below the size asked for"},
+    {"K8", "NULL where the allocation must succeed (the raw allocator did "
+           "not fail), or a block where it must fail (calloc overflow)"},
+    {"K9", "arenas remain once every block is freed (beyond the 3.9+ "
+           "wholly free tail arena)"},
+    {"K10", "the slack between a block's requested and usable size changed"},
+};
+
+const struct hx_k_entry *
+hx_k_catalogue(size_t *n)
+{
+    *n = sizeof k_entries / sizeof k_entries[0];
+    return k_entries;
+}
+
+int
+hx_shadow_open(struct hx_shadow *s, obm_heap *h, const struct hx_trace *t,
+               struct inv_report *out)
+{
+    memset(s, 0, sizeof *s);
+    s->h = h;
+    s->g = obm_heap_geometry(h);
+    s->t = t;
+    s->out = out;
+    s->nslots = t->nslots;
+    size_t n = t->nslots > 0 ? t->nslots : 1;
+    s->blocks = calloc(n, sizeof *s->blocks);
+    s->live = malloc(n * sizeof *s->live);
+    s->map = hx_granules_new();
+    if (s->blocks == NULL || s->live == NULL || s->map == NULL) {
+        hx_shadow_close(s);
+        return -1;
+    }
+    return 0;
+}
+
+void
+hx_shadow_close(struct hx_shadow *s)
+{
+    free(s->blocks);
+    free(s->live);
+    hx_granules_free(s->map);
+    s->blocks = NULL;
+    s->live = NULL;
+    s->map = NULL;
+}
+
+void
+hx_report_add(struct inv_report *r, const struct inv_violation *v)
+{
+    if (r->nkept < INV_MAX_KEPT)
+        r->kept[r->nkept++] = *v;
+    r->total++;
+    if (r->on_violation != NULL)
+        r->on_violation(r->ctx, v);
+    inv_on_violation(v);
+}
+
+void
+hx_shadow_fail(struct hx_shadow *s, const char *id, uint32_t slot,
+               uintptr_t at, uint64_t expected, uint64_t found,
+               const char *fmt, ...)
+{
+    struct inv_violation v;
+    memset(&v, 0, sizeof v);
+    v.id = id;
+    v.arena = -1;
+    v.szidx = -1;
+    v.block = at;
+    v.kind = INV_VAL_UNSIGNED;
+    v.expected = expected;
+    v.found = found;
+    v.opno = s->opno;
+    char label[72];
+    int k =
+        snprintf(v.message, sizeof v.message,
+                 "block %s: ", hx_label_str(s->t, slot, label, sizeof label));
+    if (k > 0 && (size_t)k < sizeof v.message) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(v.message + k, sizeof v.message - (size_t)k, fmt, ap);
+        va_end(ap);
+    }
+    hx_report_add(s->out, &v);
+}
+
+static uint64_t
+seed_of(uint32_t slot)
+{
+    uint64_t z = ((uint64_t)slot + 1) * UINT64_C(0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 31)) * UINT64_C(0xbf58476d1ce4e5b9);
+    return z ^ (z >> 29);
+}
+
+static void
+fill(uint8_t *p, size_t n, uint64_t seed)
+{
+    uint64_t w = seed;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8, w += STEP)
+        memcpy(p + i, &w, 8);
+    if (i < n)
+        memcpy(p + i, &w, n - i);
+}
+
+/* Return the first offset in [0, n) whose byte differs from the pattern,
+ * or n; *want gets the byte expected there. */
+static size_t
+mismatch(const uint8_t *p, size_t n, uint64_t seed, uint8_t *want)
+{
+    uint64_t w = seed;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8, w += STEP) {
+        uint64_t got;
+        memcpy(&got, p + i, 8);
+        if (got != w)
+            break;
+    }
+    uint8_t bytes[8];
+    for (; i < n; i++) {
+        if (i % 8 == 0) {
+            memcpy(bytes, &w, 8);
+            w += STEP;
+        }
+        if (p[i] != bytes[i % 8]) {
+            *want = bytes[i % 8];
+            return i;
+        }
+    }
+    return n;
+}
+
+/* Return the slot other than self whose live block covers address a. */
+static uint32_t
+owner_of(const struct hx_shadow *s, uintptr_t a, uint32_t self)
+{
+    for (uint32_t k = 0; k < s->nslots; k++) {
+        const struct hx_block *b = &s->blocks[k];
+        uintptr_t lo = (uintptr_t)b->p;
+        uint64_t n = b->usable > 0 ? b->usable : 1;
+        if (k != self && b->state == SH_LIVE && lo <= a && a - lo < n)
+            return k;
+    }
+    return HX_NO_SLOT;
+}
+
+static void
+check_overlap(struct hx_shadow *s, uint32_t slot, uint8_t *p, size_t n)
+{
+    uintptr_t hit = hx_granules_mark(s->map, (uintptr_t)p, n, true);
+    if (hit == 0)
+        return;
+    uint32_t other = owner_of(s, hit, slot);
+    char label[72];
+    hx_label_str(s->t, other, label, sizeof label);
+    if (other != HX_NO_SLOT && s->blocks[other].p == p)
+        hx_shadow_fail(s, "K6", slot, (uintptr_t)p, 0, (uintptr_t)p,
+                       "%p handed out again while block %s holds it",
+                       (void *)p, label);
+    else
+        hx_shadow_fail(s, "K1", slot, hit, 0, hit,
+                       "[%p, +%zu) overlaps live block %s at %p", (void *)p, n,
+                       label, (void *)hit);
+}
+
+static void
+check_new_block(struct hx_shadow *s, uint32_t slot, uint8_t *p, uint64_t size)
+{
+    struct hx_block *b = &s->blocks[slot];
+    if ((uintptr_t)p % s->g->alignment != 0)
+        hx_shadow_fail(s, "K2", slot, (uintptr_t)p, 0,
+                       (uintptr_t)p % s->g->alignment,
+                       "%p is not a multiple of ALIGNMENT %u", (void *)p,
+                       s->g->alignment);
+    size_t usable = obm_usable_size(s->h, p);
+    b->raw = usable == 0;
+    b->usable = (uint32_t)(b->raw ? size : usable);
+    if (!b->raw && usable < size)
+        hx_shadow_fail(s, "K7", slot, (uintptr_t)p, size, usable,
+                       "usable size %zu below the %llu bytes asked", usable,
+                       (unsigned long long)size);
+    check_overlap(s, slot, p, b->usable);
+    b->p = p;
+    b->size = size;
+    b->state = SH_LIVE;
+    if (b->raw)
+        s->nraw++;
+    else
+        s->nlive++;
+}
+
+void
+hx_shadow_alloc(struct hx_shadow *s, uint32_t slot, void *p, uint64_t size,
+                bool zeroed)
+{
+    uint8_t *q = p;
+    if (zeroed) {
+        for (uint64_t i = 0; i < size; i++) {
+            if (q[i] != 0) {
+                hx_shadow_fail(
+                    s, "K4", slot, (uintptr_t)q + i, 0, q[i],
+                    "calloc block has a non-zero byte at offset %llu",
+                    (unsigned long long)i);
+                break;
+            }
+        }
+    }
+    check_new_block(s, slot, q, size);
+    fill(q, s->blocks[slot].usable, seed_of(slot));
+}
+
+void
+hx_shadow_verify(struct hx_shadow *s, uint32_t slot)
+{
+    const struct hx_block *b = &s->blocks[slot];
+    uint8_t want = 0;
+    size_t at = mismatch(b->p, b->usable, seed_of(slot), &want);
+    if (at == b->usable)
+        return;
+    if (at < b->size)
+        hx_shadow_fail(s, "K5", slot, (uintptr_t)b->p + at, want, b->p[at],
+                       "byte %zu of %llu changed", at,
+                       (unsigned long long)b->size);
+    else
+        hx_shadow_fail(s, "K10", slot, (uintptr_t)b->p + at, want, b->p[at],
+                       "slack byte %zu changed (asked %llu, usable %u)", at,
+                       (unsigned long long)b->size, b->usable);
+}
+
+void
+hx_shadow_release(struct hx_shadow *s, uint32_t slot)
+{
+    struct hx_block *b = &s->blocks[slot];
+    hx_granules_mark(s->map, (uintptr_t)b->p, b->usable, false);
+    if (b->raw)
+        s->nraw--;
+    else
+        s->nlive--;
+    b->state = SH_FREED;
+}
+
+void
+hx_shadow_realloc(struct hx_shadow *s, uint32_t slot, void *p, uint64_t size)
+{
+    struct hx_block *b = &s->blocks[slot];
+    uint64_t kept = b->size < size ? b->size : size;
+    uint8_t want = 0;
+    size_t at = mismatch(p, (size_t)kept, seed_of(slot), &want);
+    if (at < kept)
+        hx_shadow_fail(s, "K3", slot, (uintptr_t)p + at, want,
+                       ((uint8_t *)p)[at],
+                       "realloc to %llu lost byte %zu of the %llu kept",
+                       (unsigned long long)size, at, (unsigned long long)kept);
+    hx_shadow_release(s, slot);
+    check_new_block(s, slot, p, size);
+    fill(p, s->blocks[slot].usable, seed_of(slot));
+}
+
+size_t
+hx_shadow_live_set(struct hx_shadow *s)
+{
+    size_t n = 0;
+    for (uint32_t k = 0; k < s->nslots; k++) {
+        const struct hx_block *b = &s->blocks[k];
+        if (b->state == SH_LIVE && !b->raw && n < s->nlive)
+            s->live[n++] = b->p;
+    }
+    return n;
+}
+
+void
+hx_shadow_verify_all(struct hx_shadow *s)
+{
+    for (uint32_t k = 0; k < s->nslots; k++)
+        if (s->blocks[k].state == SH_LIVE)
+            hx_shadow_verify(s, k);
+}
