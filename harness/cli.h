@@ -94,6 +94,23 @@ void cli_free_all(struct hx_trace *t, size_t n);
 int cli_sweep(const struct hx_trace *t, const struct hx_run_options *base,
               bool persistent, unsigned long max, struct cli_row *row);
 
+/* Open path for writing ("-" = stdout); NULL with a message on stderr. */
+FILE *cli_open_out(const char *path);
+
+/* Flush and close what cli_open_out gave; 0, or -1 with a message. */
+int cli_close_out(FILE *f, const char *path);
+
+/* Write t to path, binary or text; CLI_CLEAN, or CLI_USAGE with a
+ * message. */
+int cli_write_trace(const struct hx_trace *t, const char *path, bool binary);
+
+/* Load one trace; CLI_CLEAN, or CLI_USAGE with the error printed (t is
+ * freed then). */
+int cli_load_one(struct hx_trace *t, const char *path);
+
+/* Return whether s ends with suffix (".obt": the binary format). */
+bool cli_ends_with(const char *s, const char *suffix);
+
 /* Return seconds on the monotonic clock. */
 double cli_now(void);
 

@@ -3,7 +3,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,33 +82,14 @@ parse_minimize(int argc, char **argv, struct min_cli *c)
 }
 
 static int
-write_result(const struct hx_trace *t, const char *path, bool binary)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
-    if (f == NULL) {
-        fprintf(stderr, "obcheck minimize: %s: %s\n", path, strerror(errno));
-        return CLI_USAGE;
-    }
-    int rc = binary ? hx_write_binary(t, f) : hx_write_text(t, f);
-    rc |= f != stdout ? fclose(f) : fflush(f);
-    if (rc != 0)
-        fprintf(stderr, "obcheck minimize: %s: write error\n", path);
-    return rc != 0 ? CLI_USAGE : CLI_CLEAN;
-}
-
-static int
 emit(const struct hx_trace *t, const struct min_cli *c)
 {
     const char *path = c->emit != NULL ? c->emit : "-";
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (f == NULL) {
-        fprintf(stderr, "obcheck minimize: %s: %s\n", path, strerror(errno));
+    FILE *f = cli_open_out(path);
+    if (f == NULL)
         return CLI_USAGE;
-    }
     int rc = hx_emit_c(t, c->mo.run.profile, f);
-    rc |= f != stdout ? fclose(f) : fflush(f);
-    if (rc != 0)
-        fprintf(stderr, "obcheck minimize: %s: write error\n", path);
+    rc |= cli_close_out(f, path);
     return rc != 0 ? CLI_USAGE : CLI_CLEAN;
 }
 
@@ -121,11 +101,8 @@ cmd_minimize(int argc, char **argv)
     if (rc != 0)
         return rc;
     struct hx_trace t, out;
-    char err[512];
-    if (hx_load(&t, argv[optind], err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
+    if (cli_load_one(&t, argv[optind]) != 0)
         return CLI_USAGE;
-    }
     struct hx_min_stats st;
     rc = hx_minimize(&t, &c.mo, &out, &st);
     if (rc == 1) {
@@ -143,9 +120,7 @@ cmd_minimize(int argc, char **argv)
             "obcheck minimize: %zu -> %zu operations, first violation %s "
             "kept, %lu replays\n",
             st.ops_before, st.ops_after, st.id, st.runs);
-    size_t n = strlen(c.out);
-    rc =
-        write_result(&out, c.out, n > 4 && strcmp(c.out + n - 4, ".obt") == 0);
+    rc = cli_write_trace(&out, c.out, cli_ends_with(c.out, ".obt"));
     if (rc == CLI_CLEAN && c.emit_c)
         rc = emit(&out, &c);
     hx_trace_free(&out);

@@ -4,7 +4,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,32 +152,10 @@ json_row(FILE *f, const struct cli_row *r)
     fputc('}', f);
 }
 
-static FILE *
-open_out(const char *path)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (f == NULL)
-        fprintf(stderr, "obcheck: %s: %s\n", path, strerror(errno));
-    return f;
-}
-
-static int
-close_out(FILE *f, const char *path)
-{
-    int bad = ferror(f);
-    if (f != stdout)
-        bad |= fclose(f) != 0;
-    else
-        fflush(f);
-    if (bad)
-        fprintf(stderr, "obcheck: %s: write error\n", path);
-    return bad ? -1 : 0;
-}
-
 int
 cli_json(const struct cli_rows *rows, const char *path)
 {
-    FILE *f = open_out(path);
+    FILE *f = cli_open_out(path);
     if (f == NULL)
         return -1;
     size_t bad = 0;
@@ -192,7 +169,7 @@ cli_json(const struct cli_rows *rows, const char *path)
             "\n],\"summary\":{\"runs\":%zu,\"as_expected\":%zu,"
             "\"not_as_expected\":%zu}}\n",
             rows->n, rows->n - bad, bad);
-    return close_out(f, path);
+    return cli_close_out(f, path);
 }
 
 static void
@@ -221,7 +198,7 @@ xml_str(FILE *f, const char *s)
 int
 cli_junit(const struct cli_rows *rows, const char *path)
 {
-    FILE *f = open_out(path);
+    FILE *f = cli_open_out(path);
     if (f == NULL)
         return -1;
     size_t bad = 0;
@@ -258,7 +235,7 @@ cli_junit(const struct cli_rows *rows, const char *path)
         fputs("\"/>\n  </testcase>\n", f);
     }
     fputs("</testsuite>\n", f);
-    return close_out(f, path);
+    return cli_close_out(f, path);
 }
 
 void

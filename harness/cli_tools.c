@@ -2,7 +2,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,34 +30,6 @@ static const char stats_usage[] =
     "\n"
     "Replay TRACE (checked as `obcheck run` does), then print the heap's\n"
     "statistics in the format of CPython's sys._debugmallocstats().\n";
-
-static bool
-ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* Write t to path (- = stdout) as binary or text; 0, or CLI_USAGE. */
-static int
-write_trace(const struct hx_trace *t, const char *path, bool binary)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
-    if (f == NULL) {
-        fprintf(stderr, "obcheck: %s: %s\n", path, strerror(errno));
-        return CLI_USAGE;
-    }
-    int rc = binary ? hx_write_binary(t, f) : hx_write_text(t, f);
-    if (f != stdout)
-        rc |= fclose(f);
-    else
-        rc |= fflush(f);
-    if (rc != 0) {
-        fprintf(stderr, "obcheck: %s: write error\n", path);
-        return CLI_USAGE;
-    }
-    return CLI_CLEAN;
-}
 
 static void
 list_generators(FILE *out)
@@ -129,7 +100,7 @@ cmd_gen(int argc, char **argv)
     hx_trace_init(&t, src);
     int rc = g->generate(&t, &o) == 0 ? CLI_CLEAN : CLI_USAGE;
     if (rc == CLI_CLEAN)
-        rc = write_trace(&t, out, ends_with(out, ".obt"));
+        rc = cli_write_trace(&t, out, cli_ends_with(out, ".obt"));
     else
         fprintf(stderr, "obcheck gen: out of memory\n");
     hx_trace_free(&t);
@@ -166,14 +137,11 @@ cmd_convert(int argc, char **argv)
         return CLI_USAGE;
     }
     struct hx_trace t;
-    char err[512];
-    if (hx_load(&t, argv[optind], err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
+    if (cli_load_one(&t, argv[optind]) != 0)
         return CLI_USAGE;
-    }
     bool binary =
-        to != NULL ? strcmp(to, "binary") == 0 : ends_with(out, ".obt");
-    int rc = write_trace(&t, out, binary);
+        to != NULL ? strcmp(to, "binary") == 0 : cli_ends_with(out, ".obt");
+    int rc = cli_write_trace(&t, out, binary);
     hx_trace_free(&t);
     return rc;
 }
@@ -213,11 +181,8 @@ cmd_stats(int argc, char **argv)
         return CLI_USAGE;
     }
     struct hx_trace t;
-    char err[512];
-    if (hx_load(&t, argv[optind], err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
+    if (cli_load_one(&t, argv[optind]) != 0)
         return CLI_USAGE;
-    }
     o.stats = stdout;
     struct hx_run_result *res = malloc(sizeof *res);
     int rc = res != NULL ? hx_run(&t, &o, res) : CLI_USAGE;

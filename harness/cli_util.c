@@ -11,6 +11,54 @@
 #include <time.h>
 #include <unistd.h>
 
+FILE *
+cli_open_out(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (f == NULL)
+        fprintf(stderr, "obcheck: %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+int
+cli_close_out(FILE *f, const char *path)
+{
+    int bad = ferror(f);
+    bad |= f != stdout ? fclose(f) != 0 : fflush(f) != 0;
+    if (bad)
+        fprintf(stderr, "obcheck: %s: write error\n", path);
+    return bad ? -1 : 0;
+}
+
+int
+cli_write_trace(const struct hx_trace *t, const char *path, bool binary)
+{
+    FILE *f = cli_open_out(path);
+    if (f == NULL)
+        return CLI_USAGE;
+    int rc = binary ? hx_write_binary(t, f) : hx_write_text(t, f);
+    rc |= cli_close_out(f, path);
+    return rc != 0 ? CLI_USAGE : CLI_CLEAN;
+}
+
+int
+cli_load_one(struct hx_trace *t, const char *path)
+{
+    char err[512];
+    if (hx_load(t, path, err, sizeof err) == 0)
+        return CLI_CLEAN;
+    fprintf(stderr, "%s\n", err);
+    hx_trace_free(t);
+    return CLI_USAGE;
+}
+
+bool
+cli_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 double
 cli_now(void)
 {
