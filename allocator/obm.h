@@ -246,6 +246,11 @@ void obm_heap_free(obm_heap *h);
 /* Return the geometry of the heap's profile. */
 const struct obm_geometry *obm_heap_geometry(const obm_heap *h);
 
+/* Return the OBM_DEBUG level the core was built with (0 none, 1 slow
+ * paths, 2 every mutation, 3 whole-heap walks): from 2 on, misuse such as
+ * a double free that empties a pool trips a self-check and aborts. */
+int obm_debug_level(void);
+
 /* --- Allocation (CPython's _PyObject_Malloc family plus public wrappers) ---
  */
 

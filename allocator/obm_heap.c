@@ -106,6 +106,12 @@ obm_heap_free(obm_heap *h)
     h->raw.free(h->raw.ctx, h);
 }
 
+int
+obm_debug_level(void)
+{
+    return OBM_DEBUG;
+}
+
 const struct obm_geometry *
 obm_heap_geometry(const obm_heap *h)
 {

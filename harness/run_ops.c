@@ -196,6 +196,14 @@ arena_end(const struct hx_runner *r, const void *p)
     return 0;
 }
 
+/* Return the count of the pool holding pool block p (in a live arena). */
+static unsigned
+pool_count(const struct hx_runner *r, const void *p)
+{
+    uintptr_t q = (uintptr_t)p & ~(uintptr_t)(r->g->pool_size - 1);
+    return ((const struct obm_pool *)q)->ref.count;
+}
+
 /* Change n bytes at p (each to its complement, so each surely changes). */
 static void
 scribble(uint8_t *p, size_t n)
@@ -235,6 +243,12 @@ op_misuse(struct hx_runner *r, const struct hx_op *op)
     size_t n = 0;
     switch (op->kind) {
     case HX_DOUBLE_FREE:
+        // a core built to check every mutation aborts on a free into an
+        // empty pool, where CPython's release build lets the count wrap
+        if (pool_count(r, b->p) == 0 && obm_debug_level() >= 2) {
+            r->res->declined++;
+            return;
+        }
         obm_free(r->h, b->p);
         r->touched[0] = b->p;
         // the second free can empty the pool and release its arena while
