@@ -1,13 +1,21 @@
 /* bench_inv.c — inv_bench: what the checker costs.
  *
- *   1. INV_LOCAL at 10K and 1M live blocks (the two must be within 2x:
- *      LOCAL does not grow with the heap): per call on a random block,
- *      cold or with its pool in cache, and what it adds to each operation
- *      of a steady free/malloc workload, checking the block each touched;
+ *   1. INV_LOCAL at 10K and 1M live blocks (with the pool in cache the two
+ *      must be within 2x: LOCAL does not grow with the heap; cold, the big
+ *      heap adds the cache misses of its memory): per call on a random
+ *      block, cold or with its pool in cache; then what LOCAL,
+ *      inv_predict() + inv_verify(), and all three together add to each
+ *      operation of a steady free/malloc workload (the trace runner's
+ *      loop), checking the block each touched, as the median of a few
+ *      runs, on heaps aged until empty pools fill their freepools lists
+ *      (and at 1M also fresh);
  *   2. INV_FULL throughput in pools per second at 1M live blocks, with and
  *      without the live set;
  *   3. replay of a 1M-operation random workload with INV_LOCAL after every
  *      operation and INV_FULL every 4096, against the bare workload.
+ *
+ * Single calls are timed in wall time, whole runs in the process's CPU
+ * time.
  *
  *   inv_bench [PROFILE]   (default py311) */
 #include "inv.h"
@@ -28,11 +36,23 @@ rng(void)
     return rng_state;
 }
 
+/* Return seconds of wall time: cheap enough to wrap one call. */
 static double
 now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Return seconds of the process's CPU time, for whole runs: on a shared
+ * machine the time other processes take is not charged to the checker
+ * (each reading is a system call: too dear around one call). */
+static double
+cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -118,10 +138,10 @@ full_rate(struct bheap *b)
     for (int with_live = 1; with_live >= 0; with_live--) {
         b->v.live = with_live ? b->live : NULL;
         int reps = 5;
-        double t0 = now();
+        double t0 = cpu_now();
         for (int k = 0; k < reps; k++)
             inv_check(&b->v, INV_FULL, NULL, 0, &r);
-        double dt = (now() - t0) / reps;
+        double dt = (cpu_now() - t0) / reps;
         printf("FULL %s live set: %zu pools in %.1f ms = %.2f M pools/s "
                "(%zu violations)\n",
                with_live ? "with" : "without", pools, dt * 1e3,
@@ -130,36 +150,132 @@ full_rate(struct bheap *b)
     b->v.live = b->live;
 }
 
-/* Return the ns INV_LOCAL adds to each operation of a steady workload at
- * about `live` blocks: nops times free a random block and allocate one,
- * once bare and once with LOCAL on the block each operation touched. */
+/* What runs around each operation of the steady workload. */
+enum mode {
+    MODE_BARE,  /* the allocator alone */
+    MODE_LOCAL, /* INV_LOCAL on the block the operation touched */
+    MODE_PV,    /* inv_predict() before, inv_verify() after */
+    MODE_BOTH,  /* predict, operate, verify, INV_LOCAL: the runner's loop */
+    NMODES
+};
+
+/* Run iters pairs (free a random block, allocate one) on b in mode m, as
+ * the trace runner will; return seconds. */
 static double
-local_per_op(enum obm_profile p, size_t live, size_t nops)
+steady_run(struct bheap *b, enum mode m, size_t iters)
 {
-    double dt[2];
-    for (int check = 0; check <= 1; check++) {
-        rng_state = 777;
-        struct bheap b;
-        bheap_open(&b, p, live);
-        struct inv_report r = {0};
-        inv_check(&b.v, INV_FULL, NULL, 0, &r); // builds the arena index
-        size_t bad = 0;
-        double t0 = now();
-        for (size_t op = 0; op < nops; op++) {
-            size_t i = rng() % b.nlive;
-            obm_free(b.h, (void *)b.live[i]);
-            if (check)
-                bad += inv_check(&b.v, INV_LOCAL, b.live[i], op, &r);
-            b.live[i] = obm_malloc(b.h, 16 + rng() % 113);
-            if (check)
-                bad += inv_check(&b.v, INV_LOCAL, b.live[i], op, &r);
-        }
-        dt[check] = now() - t0;
-        if (bad)
-            printf("  (unexpected: %zu violations)\n", bad);
-        bheap_close(&b);
+    bool local = m == MODE_LOCAL || m == MODE_BOTH;
+    bool pv = m == MODE_PV || m == MODE_BOTH;
+    struct inv_report r = {0};
+    struct inv_prediction pred;
+    size_t bad = 0;
+    unsigned long opno = 0;
+    double t0 = cpu_now();
+    for (size_t k = 0; k < iters; k++) {
+        size_t i = rng() % b->nlive;
+        struct inv_op op = {INV_OP_FREE, 0, b->live[i]};
+        if (pv)
+            inv_predict(&b->v, &op, &pred);
+        obm_free(b->h, (void *)b->live[i]);
+        opno++;
+        if (pv)
+            bad += inv_verify(&b->v, &pred, NULL, opno, &r);
+        if (local)
+            bad += inv_check(&b->v, INV_LOCAL, b->live[i], opno, &r);
+        op = (struct inv_op){INV_OP_MALLOC, 16 + rng() % 113, NULL};
+        if (pv)
+            inv_predict(&b->v, &op, &pred);
+        b->live[i] = obm_malloc(b->h, op.size);
+        opno++;
+        if (pv)
+            bad += inv_verify(&b->v, &pred, b->live[i], opno, &r);
+        if (local)
+            bad += inv_check(&b->v, INV_LOCAL, b->live[i], opno, &r);
     }
-    return (dt[1] - dt[0]) * 1e9 / (double)(2 * nops);
+    double dt = cpu_now() - t0;
+    if (bad)
+        printf("  (unexpected: %zu violations)\n", bad);
+    return dt;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+#define STEADY_REPS 5
+
+/* Fill added[m] with the median over STEADY_REPS repetitions of the ns
+ * mode m adds to each operation of the steady workload on b (bare: the
+ * bare ns/op itself).  Modes alternate within a repetition, so drift in
+ * the machine's speed falls on all of them alike. */
+static void
+steady_cost(struct bheap *b, size_t iters, double added[NMODES])
+{
+    double t[STEADY_REPS][NMODES];
+    steady_run(b, MODE_BOTH, iters / 8); // warm up caches and the index
+    for (int rep = 0; rep < STEADY_REPS; rep++)
+        for (int m = 0; m < NMODES; m++)
+            t[rep][m] = steady_run(b, (enum mode)m, iters);
+    for (int m = 0; m < NMODES; m++) {
+        double d[STEADY_REPS];
+        for (int rep = 0; rep < STEADY_REPS; rep++)
+            d[rep] = (t[rep][m] - (m ? t[rep][MODE_BARE] : 0)) * 1e9
+                     / (double)(2 * iters);
+        qsort(d, STEADY_REPS, sizeof d[0], cmp_double);
+        added[m] = d[STEADY_REPS / 2];
+    }
+}
+
+/* Return the empty pools on b's freepools lists (each walk bounded). */
+static size_t
+empty_pools(const struct bheap *b)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < *b->v.maxarenas; i++) {
+        const struct obm_pool *q = (*b->v.arenas)[i].freepools;
+        for (unsigned k = 0; q != NULL && k < OBM_MAX_POOLS_IN_ARENA;
+             q = q->nextpool, k++)
+            n++;
+    }
+    return n;
+}
+
+/* Print one row of the steady table for b (empty: when it starts); fill
+ * a with the figures. */
+static void
+steady_row(struct bheap *b, const char *age, size_t iters, double *a)
+{
+    size_t empty = empty_pools(b);
+    steady_cost(b, iters, a);
+    printf("  %9zu %-5s %8zu %8.0f %+8.0f %+14.0f %+8.0f\n", b->nlive, age,
+           empty, a[MODE_BARE], a[MODE_LOCAL], a[MODE_PV], a[MODE_BOTH]);
+}
+
+/* Print what LOCAL, predict+verify and both add per operation at the two
+ * heap sizes, aged by 16 operations per live block (by then the older
+ * pools have drained onto the freepools lists, where a long-running heap
+ * keeps them), and the big heap also fresh. */
+static void
+steady_table(struct bheap *small, struct bheap *big, size_t iters)
+{
+    printf("steady free/malloc, ns/op added over the bare workload "
+           "(median of %d runs of %zu ops):\n",
+           STEADY_REPS, 2 * iters);
+    printf("  %9s %-5s %8s %8s %8s %14s %8s\n", "live", "heap", "empty",
+           "bare", "LOCAL", "predict+verify", "both");
+    double a[3][NMODES];
+    steady_run(small, MODE_BARE, 8 * small->nlive);
+    steady_row(small, "aged", iters, a[0]);
+    steady_row(big, "fresh", iters, a[1]);
+    steady_run(big, MODE_BARE, 8 * big->nlive);
+    steady_row(big, "aged", iters, a[2]);
+    printf("LOCAL in a workload: +%.0f ns/op at ~10K live, +%.0f ns/op at "
+           "~1M live aged (ratio %.2f)\n",
+           a[0][MODE_LOCAL], a[2][MODE_LOCAL],
+           a[2][MODE_LOCAL] / a[0][MODE_LOCAL]);
 }
 
 /* Run nops random operations; with check set, LOCAL after each and FULL
@@ -174,7 +290,7 @@ replay(enum obm_profile p, size_t nops, bool check)
     struct inv_report r = {0};
     size_t bad = 0;
     rng_state = 12345;
-    double t0 = now();
+    double t0 = cpu_now();
     for (size_t op = 1; op <= nops; op++) {
         const void *touched;
         if (b.nlive == 0 || rng() % 100 < 52) {
@@ -191,7 +307,7 @@ replay(enum obm_profile p, size_t nops, bool check)
         if (op % 4096 == 0)
             bad += inv_check(&b.v, INV_FULL, NULL, op, &r);
     }
-    double dt = now() - t0;
+    double dt = cpu_now() - t0;
     if (bad)
         printf("  (unexpected: %zu violations)\n", bad);
     bheap_close(&b);
@@ -218,11 +334,7 @@ main(int argc, char **argv)
                warm ? "pool in cache" : "cold pool   ", ls, small.nlive, lb,
                big.nlive, lb / ls);
     }
-    double ws = local_per_op(p, 15000, 1000000);
-    double wb = local_per_op(p, 1500000, 1000000);
-    printf("LOCAL in a workload: +%.0f ns/op at ~10K live, +%.0f ns/op at "
-           "~1M live (ratio %.2f)\n",
-           ws, wb, wb / ws);
+    steady_table(&small, &big, 200000);
     full_rate(&big);
     bheap_close(&small);
     bheap_close(&big);

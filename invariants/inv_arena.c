@@ -70,12 +70,34 @@ check_record(struct inv_ctx *c, unsigned i)
     return true;
 }
 
-size_t
-inv_walk_freepools(struct inv_ctx *c, unsigned i, bool report)
+/* A9, A8: place x, an element of record i's freepools, in a carved pool
+ * of that arena; return whether it is one (its header is readable). */
+static bool
+place_freepool(struct inv_ctx *c, unsigned i, uintptr_t x, bool report)
 {
     const struct obm_arena *a = &c->arenas[i];
     uintptr_t first = inv_first_pool(c->g, a->address);
     uintptr_t end = a->address + c->g->arena_size;
+    bool aligned = (x & (c->g->pool_size - 1)) == 0;
+    if (aligned && x >= first && x < end && x >= (uintptr_t)a->pool_address) {
+        if (report)
+            inv_fail(c, "A9", i, -1, x, 0, INV_VAL_PTR, PTR(a->pool_address),
+                     x, "freepools holds a pool never carved");
+        return false;
+    }
+    if (!aligned || x < first || x >= end || inv_find_arena(c, x) != i) {
+        if (report)
+            inv_fail(c, "A8", i, -1, 0, 0, INV_VAL_PTR, first, x,
+                     "freepools leaves the arena's carved pools");
+        return false;
+    }
+    return true;
+}
+
+size_t
+inv_walk_freepools(struct inv_ctx *c, unsigned i, bool report)
+{
+    const struct obm_arena *a = &c->arenas[i];
     size_t n = 0, bound = inv_carved(c->g, a);
     for (const struct obm_pool *q = a->freepools; q != NULL; n++) {
         uintptr_t x = (uintptr_t)q;
@@ -87,21 +109,8 @@ inv_walk_freepools(struct inv_ctx *c, unsigned i, bool report)
                          "carved pools (cycle)");
             return SIZE_MAX;
         }
-        bool aligned = (x & (c->g->pool_size - 1)) == 0;
-        if (aligned && x >= first && x < end
-            && x >= (uintptr_t)a->pool_address) {
-            if (report)
-                inv_fail(c, "A9", i, -1, x, 0, INV_VAL_PTR,
-                         PTR(a->pool_address), x,
-                         "freepools holds a pool never carved");
+        if (!place_freepool(c, i, x, report))
             return SIZE_MAX;
-        }
-        if (!aligned || x < first || x >= end || inv_find_arena(c, x) != i) {
-            if (report)
-                inv_fail(c, "A8", i, -1, 0, 0, INV_VAL_PTR, first, x,
-                         "freepools leaves the arena's carved pools");
-            return SIZE_MAX;
-        }
         if (q->ref.count != 0 && report)
             inv_fail(c, "A8", i, q->szidx, x, 0, INV_VAL_UNSIGNED, 0,
                      q->ref.count, "pool on freepools is not empty");
@@ -344,16 +353,45 @@ check_usable_neighbours(struct inv_ctx *c, unsigned i)
                  next->nfreepools, "usable_arenas out of order");
 }
 
-void
-inv_check_arena_local(struct inv_ctx *c, unsigned i)
+/* A7, A8, A9 at LOCAL for record i when the operation left freepools as
+ * it was: the head is placed but not read, and the count bounded. */
+static void
+check_freepools_head(struct inv_ctx *c, unsigned i)
 {
     const struct obm_arena *a = &c->arenas[i];
-    if (a->address == 0 || !check_record(c, i))
+    unsigned carved = inv_carved(c->g, a);
+    if (a->freepools == NULL) {
+        check_nfreepools(c, i, 0, SIZE_MAX);
         return;
-    if (c->v->radix_root != NULL && !inv_check_radix_arena(c, i, true))
+    }
+    check_nfreepools(c, i, SIZE_MAX, SIZE_MAX);
+    if (place_freepool(c, i, (uintptr_t)a->freepools, true)
+        && a->nfreepools <= a->ntotalpools
+        && a->nfreepools < 1 + (a->ntotalpools - carved))
+        inv_fail(c, "A7", i, -1, 0, 0, INV_VAL_UNSIGNED,
+                 1 + (a->ntotalpools - carved), a->nfreepools,
+                 "nfreepools < freepools (at least its head) + "
+                 "never-carved pools");
+}
+
+void
+inv_check_arena_local(struct inv_ctx *c, unsigned i, bool walk)
+{
+    const struct obm_arena *a = &c->arenas[i];
+    if (a->address == 0)
         return;
-    size_t nfree = inv_walk_freepools(c, i, true);
-    check_nfreepools(c, i, nfree, SIZE_MAX);
+    // a record that passed the trust gate in this call passes A6 and O2:
+    // the gate asks the same questions
+    if (!inv_memo_trusted(c, i)) {
+        if (!check_record(c, i))
+            return;
+        if (c->v->radix_root != NULL && !inv_check_radix_arena(c, i, true))
+            return;
+    }
+    if (walk)
+        check_nfreepools(c, i, inv_walk_freepools(c, i, true), SIZE_MAX);
+    else
+        check_freepools_head(c, i);
     check_usable_neighbours(c, i);
     if (a->nfreepools == a->ntotalpools
         && (!c->g->keep_tail_arena || a->nextarena != NULL))

@@ -28,11 +28,7 @@ bool
 inv_open_ctx(struct inv_ctx *c, const struct inv_view *v,
              struct inv_report *sink)
 {
-    memset(c, 0, sizeof *c);
-    c->v = v;
-    c->g = &v->g;
-    c->out = sink;
-    c->level = INV_LOCAL;
+    inv_ctx_init(c, v, sink, INV_LOCAL, 0);
     inv_check_vector(c);
     if (!c->vector_ok)
         return false;
@@ -63,16 +59,9 @@ chain_head(const struct inv_ctx *c, uintptr_t q)
     const struct obm_pool *p = (const struct obm_pool *)q;
     uintptr_t fb = (uintptr_t)p->freeblock;
     if (fb < q + c->g->pool_overhead || fb >= q + c->g->pool_size
-        || fb % c->g->alignment != 0)
+        || (fb & (c->g->alignment - 1)) != 0)
         return 0;
     return fb;
-}
-
-static const struct obm_pool *
-sentinel(const struct inv_ctx *c, unsigned szidx)
-{
-    return obm_ring_sentinel(&(struct obm_state){.usedpools = c->v->usedpools},
-                             szidx);
 }
 
 /* B1, B2: the ring is not empty. */
@@ -141,7 +130,7 @@ predict_malloc(const struct inv_ctx *c, size_t n, struct inv_prediction *pred)
     unsigned i = (unsigned)((n - 1) >> c->g->alignment_shift);
     pred->szidx = i;
     const struct obm_pool *first = c->v->usedpools[2 * i];
-    if (first == sentinel(c, i)) {
+    if (first == inv_sentinel(c, i)) {
         predict_new_pool(c, pred);
         return;
     }
@@ -246,9 +235,14 @@ void
 inv_predict(const struct inv_view *v, const struct inv_op *op,
             struct inv_prediction *pred)
 {
-    memset(pred, 0, sizeof *pred);
+    // field by field (a new field needs its line): a memset of the whole
+    // struct costs more than the prediction of a simple operation
     pred->op = *op;
+    pred->expect = pred->szidx = pred->maxarenas = 0;
+    pred->block = NULL;
+    pred->pool = pred->ring_first = pred->ring_next = pred->ring_prev = NULL;
     pred->arena = pred->arena_prev = -1;
+    pred->lists_empty = false;
     struct inv_report sink;
     struct inv_ctx c;
     if (!inv_open_ctx(&c, v, &sink))

@@ -63,10 +63,12 @@ static const struct inv_entry catalogue[] = {
           "ntotalpools*POOL_SIZE <= address + ARENA_SIZE, pool-aligned"),
     STATE("A7", POOL, ALL, true,
           "nfreepools == length(freepools) + (ntotalpools - carved pools) "
-          "and 0 <= nfreepools <= ntotalpools"),
+          "and 0 <= nfreepools <= ntotalpools (LOCAL: an unwalked nonempty "
+          "list counts as length >= 1)"),
     STATE("A8", POOL, ALL, true,
           "freepools is acyclic and NULL-terminated; its elements are "
-          "exactly the carved pools of the arena with count 0"),
+          "exactly the carved pools of the arena with count 0 (LOCAL: "
+          "after an operation that can change it, else its head)"),
     STATE("A9", POOL, ALL, true,
           "carving is a bump pointer: every pool reached through a list "
           "lies below its arena's pool_address (the behavioural half, "

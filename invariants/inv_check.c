@@ -14,9 +14,14 @@
  * INV_LOCAL checks what one operation can have changed: the touched pool
  * (header, chain, state against ring or freepools), its ring neighbours,
  * its arena record, that arena's list neighbours and the nfp2lasta entries
- * around its count, the list heads and the counters.  Pointer placement
- * uses the scratch index (O(log #arenas)); without scratch it is a scan
- * of the arena records. */
+ * around its count, the list heads, the ring ends and the counters.  Of
+ * the lists an operation changes only the heads: LOCAL reads the first
+ * INV_LOCAL_CHAIN links of the touched pool's freeblock chain, and walks
+ * its arena's freepools only when the pool says the operation may have
+ * pushed, popped or carved a pool (empty, or alone in its ring with one
+ * block handed out).  Pointer placement uses the scratch index (O(log
+ * #arenas)) behind a per-call memo of the few arenas that passed the trust
+ * gate; without scratch it is a scan of the arena records. */
 #include "inv_internal.h"
 
 #include <string.h>
@@ -42,14 +47,31 @@ check_touched_block(struct inv_ctx *c, unsigned ai, uintptr_t q, uintptr_t x,
                     const struct inv_pool_facts *pf)
 {
     const struct obm_pool *p = (const struct obm_pool *)q;
-    if (x % c->g->alignment != 0)
-        inv_fail(c, "P8", ai, pf->szidx, q, x, INV_VAL_UNSIGNED, 0,
-                 x % c->g->alignment, "block is misaligned");
+    uintptr_t mis = x & (c->g->alignment - 1);
+    if (mis != 0)
+        inv_fail(c, "P8", ai, pf->szidx, q, x, INV_VAL_UNSIGNED, 0, mis,
+                 "block is misaligned");
     uintptr_t lo = q + c->g->pool_overhead;
     if (pf->szidx_ok
         && (x < lo || x >= q + p->nextoffset || (x - lo) % pf->blocksize != 0))
         inv_fail(c, "P10", ai, pf->szidx, q, x, INV_VAL_PTR, lo, x,
                  "touched address is not a carved block boundary");
+}
+
+/* Return whether the operation that left pool q so may have changed its
+ * arena's freepools or nfreepools: only a free that empties a pool (count
+ * 0) and a malloc that takes or carves one for an empty ring (count 1, the
+ * ring's only member) do; only then is the whole list worth its cold
+ * headers. */
+static bool
+may_change_freepools(const struct inv_ctx *c, uintptr_t q,
+                     const struct inv_pool_facts *pf)
+{
+    if (pf->count == 0 || !pf->szidx_ok)
+        return true;
+    struct obm_pool *const *ends = &c->v->usedpools[2 * pf->szidx];
+    return pf->count == 1 && (uintptr_t)ends[0] == q
+           && (uintptr_t)ends[1] == q;
 }
 
 static void
@@ -78,7 +100,7 @@ check_local(struct inv_ctx *c, const void *touched)
         inv_check_legacy_owner(c, (unsigned)ai, q);
     check_touched_block(c, (unsigned)ai, q, x, &pf);
     inv_check_ring_neighbours(c, (unsigned)ai, q, &pf);
-    inv_check_arena_local(c, (unsigned)ai);
+    inv_check_arena_local(c, (unsigned)ai, may_change_freepools(c, q, &pf));
     if (ai != head)
         inv_check_nfp2lasta_local(c, (unsigned)ai);
 }
@@ -89,12 +111,7 @@ inv_check(const struct inv_view *v, enum inv_level level, const void *touched,
 {
     inv_report_reset(out);
     struct inv_ctx c;
-    memset(&c, 0, sizeof c);
-    c.v = v;
-    c.g = &v->g;
-    c.out = out;
-    c.opno = opno;
-    c.level = level;
+    inv_ctx_init(&c, v, out, level, opno);
     inv_check_vector(&c);
     inv_check_counters(&c, level == INV_FULL);
     // nothing past the counters can be placed without the vector

@@ -28,13 +28,32 @@ struct inv_slot {
     unsigned idx;   /* index in the arenas vector */
 };
 
-/* Per-call state. */
+/* What lookups learned during one call, filled through a const ctx: the
+ * heap does not change under a call, so a record that passed the trust
+ * gate stays trusted until the call returns.  A LOCAL check meets a few
+ * arenas (the touched one, its ring neighbours', the list head): a few
+ * entries, replaced round robin. */
+#define INV_MEMO_SLOTS 4
+struct inv_memo {
+    unsigned n;                       /* entries filled */
+    unsigned next;                    /* the entry replaced next */
+    unsigned trusted[INV_MEMO_SLOTS]; /* record indices that passed */
+    uintptr_t lo[INV_MEMO_SLOTS];     /* their first pool */
+    uintptr_t hi[INV_MEMO_SLOTS];     /* their pool_address */
+    uintptr_t end[INV_MEMO_SLOTS];    /* their address + ARENA_SIZE */
+};
+
+/* Per-call state; inv_ctx_init() sets each field (a new one too). */
 struct inv_ctx {
     const struct inv_view *v;
     const struct obm_geometry *g;
     struct inv_report *out;
     unsigned long opno;
     enum inv_level level;
+    uintptr_t ring0; /* the usedpools sentinel of class 0 */
+    /* the radix tree's index shifts and masks: top, mid, bottom */
+    unsigned radix_shift[3];
+    uintptr_t radix_mask[3];
     /* the arenas vector, once A1 and A13 let it be trusted */
     const struct obm_arena *arenas;
     unsigned maxarenas;
@@ -46,6 +65,7 @@ struct inv_ctx {
     const void *const *live_sorted;
     size_t nlive;
     size_t nlive_seen; /* live blocks found inside some carved pool */
+    struct inv_memo memo;
 };
 
 /* What one pool's check learned (P1-P8). */
@@ -74,11 +94,40 @@ void inv_fail(struct inv_ctx *c, const char *id, long arena, long szidx,
 
 /* --- inv_view.c: placing pointers ---------------------------------------- */
 
+/* Set up c for one call over v at level (vector not yet checked). */
+void inv_ctx_init(struct inv_ctx *c, const struct inv_view *v,
+                  struct inv_report *out, enum inv_level level,
+                  unsigned long opno);
+
+/* Return the sentinel of ring i: the sentinels lie 2 pointers apart, as
+ * the usedpools slots they are made of. */
+static inline const struct obm_pool *
+inv_sentinel(const struct inv_ctx *c, unsigned i)
+{
+    return (const struct obm_pool *)(c->ring0
+                                     + i * 2 * sizeof(struct obm_pool *));
+}
+
+/* Return whether record i passed the trust gate earlier in this call. */
+static inline bool
+inv_memo_trusted(const struct inv_ctx *c, unsigned i)
+{
+    for (unsigned k = 0; k < c->memo.n; k++)
+        if (c->memo.trusted[k] == i)
+            return true;
+    return false;
+}
+
 /* Return whether record i passes the trust gate (address, A6, O2). */
 bool inv_arena_trusted(const struct inv_ctx *c, unsigned i);
 
 /* Return the first pool of the arena starting at address. */
-uintptr_t inv_first_pool(const struct obm_geometry *g, uintptr_t address);
+static inline uintptr_t
+inv_first_pool(const struct obm_geometry *g, uintptr_t address)
+{
+    uintptr_t ps = g->pool_size;
+    return (address + ps - 1) & ~(ps - 1);
+}
 
 /* Return the last slot of the arena index starting at or below p, or
  * NULL (the index must exist: c->slots). */
@@ -90,10 +139,27 @@ long inv_find_arena_in(const struct inv_ctx *c, uintptr_t p, bool whole);
 #define inv_find_arena(c, p) inv_find_arena_in((c), (p), false)
 
 /* Return the record index of arena pointer a inside the vector, or -1. */
-long inv_record_index(const struct inv_ctx *c, const struct obm_arena *a);
+static inline long
+inv_record_index(const struct inv_ctx *c, const struct obm_arena *a)
+{
+    uintptr_t p = (uintptr_t)a, lo = (uintptr_t)c->arenas;
+    uintptr_t sz = sizeof(struct obm_arena);
+    // an untrusted vector has maxarenas 0: nothing is inside it
+    if (p - lo >= (uintptr_t)c->maxarenas * sz || (p - lo) % sz != 0)
+        return -1;
+    return (long)((p - lo) / sz);
+}
 
 /* Return the class whose usedpools sentinel is p, or -1. */
-long inv_is_sentinel(const struct inv_ctx *c, const struct obm_pool *p);
+static inline long
+inv_is_sentinel(const struct inv_ctx *c, const struct obm_pool *p)
+{
+    uintptr_t step = 2 * sizeof(struct obm_pool *);
+    uintptr_t x = (uintptr_t)p - c->ring0;
+    if (x % step != 0 || x / step >= c->g->nclasses)
+        return -1;
+    return (long)(x / step);
+}
 
 /* A6, O2 for the indexed arena around p that failed the trust gate. */
 void inv_check_suspect(struct inv_ctx *c, uintptr_t p);
@@ -102,7 +168,12 @@ void inv_check_suspect(struct inv_ctx *c, uintptr_t p);
 void inv_build_index(struct inv_ctx *c, struct inv_slot *stack, size_t nstack);
 
 /* Return the number of carved pools of trusted record a. */
-unsigned inv_carved(const struct obm_geometry *g, const struct obm_arena *a);
+static inline unsigned
+inv_carved(const struct obm_geometry *g, const struct obm_arena *a)
+{
+    uintptr_t first = inv_first_pool(g, a->address);
+    return (unsigned)(((uintptr_t)a->pool_address - first) >> g->pool_bits);
+}
 
 /* --- inv_arena.c -----------------------------------------------------------
  */
@@ -112,8 +183,9 @@ void inv_check_vector(struct inv_ctx *c);
 /* A2-A8, A10, A12 over every record and list (FULL). */
 struct inv_tally;
 void inv_check_arenas_full(struct inv_ctx *c, struct inv_tally *t);
-/* A6-A8 and list neighbours of record i (LOCAL). */
-void inv_check_arena_local(struct inv_ctx *c, unsigned i);
+/* A6-A10 and list neighbours of record i (LOCAL); walk: the operation may
+ * have pushed or popped a pool of freepools, walk it all (else the head). */
+void inv_check_arena_local(struct inv_ctx *c, unsigned i, bool walk);
 /* Heads of usable_arenas and unused_arena_objects (LOCAL). */
 void inv_check_list_heads(struct inv_ctx *c);
 /* A8 for record i: walk freepools; return its length or SIZE_MAX. */

@@ -37,17 +37,15 @@ node_ok(const void *node)
 static const struct obm_arena_coverage *
 leaf_of(const struct inv_ctx *c, uintptr_t p)
 {
-    const struct obm_geometry *g = c->g;
-    unsigned ab = g->arena_bits, bb = g->radix_bot_bits;
-    unsigned mb = g->radix_mid_bits;
-    const void *const *mid =
-        c->v->radix_root[(p >> (ab + bb + mb)) & mask(g->radix_top_bits)];
+    const unsigned *sh = c->radix_shift;
+    const uintptr_t *m = c->radix_mask;
+    const void *const *mid = c->v->radix_root[(p >> sh[0]) & m[0]];
     if (!node_ok(mid))
         return NULL;
-    const struct obm_arena_coverage *bot = mid[(p >> (ab + bb)) & mask(mb)];
+    const struct obm_arena_coverage *bot = mid[(p >> sh[1]) & m[1]];
     if (!node_ok(bot))
         return NULL;
-    return &bot[(p >> ab) & mask(bb)];
+    return &bot[(p >> sh[2]) & m[2]];
 }
 
 /* The radix query: does the map say p is in an arena? */

@@ -124,15 +124,19 @@ inv_check_pool(struct inv_ctx *c, unsigned ai, uintptr_t q,
 {
     const struct obm_geometry *g = c->g;
     const struct obm_pool *p = (const struct obm_pool *)q;
-    memset(pf, 0, sizeof *pf);
     pf->state = POOL_BAD;
     pf->count = p->ref.count;
     pf->szidx = p->szidx;
     pf->szidx_ok = p->szidx < g->nclasses;
+    pf->blocksize = pf->numblocks = 0;
+    pf->chained = 0;
     if (pf->szidx_ok) {
         pf->blocksize = obm_blocksize(g, p->szidx);
         pf->numblocks = obm_numblocks(g, p->szidx);
     }
+    // the chain bitmap is read only up to bit numblocks: a pool of large
+    // blocks clears a word or two, not the whole map
+    memset(pf->chain, 0, (pf->numblocks / 64 + 1) * sizeof pf->chain[0]);
     bool carved_all = false;
     bool off_ok = check_header(c, ai, q, pf, &carved_all);
     if (!pf->szidx_ok)

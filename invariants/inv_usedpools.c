@@ -4,13 +4,6 @@
 
 #define PTR(x) ((uint64_t)(uintptr_t)(x))
 
-static const struct obm_pool *
-sentinel(const struct inv_ctx *c, unsigned i)
-{
-    return obm_ring_sentinel(&(struct obm_state){.usedpools = c->v->usedpools},
-                             i);
-}
-
 /* Place a ring link y: 1 = a carved pool (header readable), 0 = the
  * sentinel of class i, -1 = anything else (reported). */
 static int
@@ -21,7 +14,7 @@ place_link(struct inv_ctx *c, unsigned i, const struct obm_pool *y,
     if (j == (long)i)
         return 0;
     if (j >= 0) {
-        inv_fail(c, "U5", -1, i, from, 0, INV_VAL_PTR, PTR(sentinel(c, i)),
+        inv_fail(c, "U5", -1, i, from, 0, INV_VAL_PTR, PTR(inv_sentinel(c, i)),
                  PTR(y), "ring %u runs into the sentinel of ring %ld", i, j);
         return -1;
     }
@@ -56,7 +49,7 @@ check_member(struct inv_ctx *c, unsigned i, const struct obm_pool *x)
 static size_t
 walk_ring(struct inv_ctx *c, unsigned i, size_t bound)
 {
-    const struct obm_pool *h = sentinel(c, i), *prev = h;
+    const struct obm_pool *h = inv_sentinel(c, i), *prev = h;
     const struct obm_pool *x = c->v->usedpools[2 * i];
     size_t n = 0;
     for (;; n++) {
@@ -87,7 +80,7 @@ walk_ring(struct inv_ctx *c, unsigned i, size_t bound)
 static void
 check_ends(struct inv_ctx *c, unsigned i)
 {
-    const struct obm_pool *h = sentinel(c, i);
+    const struct obm_pool *h = inv_sentinel(c, i);
     const struct obm_pool *first = c->v->usedpools[2 * i];
     const struct obm_pool *last = c->v->usedpools[2 * i + 1];
     if ((first == h) != (last == h))
@@ -99,7 +92,16 @@ check_ends(struct inv_ctx *c, unsigned i)
 void
 inv_check_ring_ends(struct inv_ctx *c)
 {
-    for (unsigned i = 0; i < c->g->nclasses; i++)
+    // a branch-free pass first: every class, every call, costs no more
+    // than a few loads each; the reporting pass runs only on a mismatch
+    struct obm_pool *const *up = c->v->usedpools;
+    struct obm_pool *const *end = up + 2 * c->g->nclasses;
+    uintptr_t h = c->ring0;
+    bool bad = false;
+#pragma GCC unroll 4
+    for (; up < end; up += 2, h += 2 * sizeof *up)
+        bad |= ((uintptr_t)up[0] == h) != ((uintptr_t)up[1] == h);
+    for (unsigned i = 0; bad && i < c->g->nclasses; i++)
         check_ends(c, i);
 }
 

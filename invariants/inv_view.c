@@ -34,18 +34,47 @@ inv_view_from_heap(struct inv_view *v, const obm_heap *h)
     inv_view_from_state(v, &s);
 }
 
-uintptr_t
-inv_first_pool(const struct obm_geometry *g, uintptr_t address)
+void
+inv_ctx_init(struct inv_ctx *c, const struct inv_view *v,
+             struct inv_report *out, enum inv_level level, unsigned long opno)
 {
-    uintptr_t ps = g->pool_size;
-    return (address + ps - 1) & ~(ps - 1);
+    // every call pays this: field by field, leaving the memo's entries
+    // (read only below memo.n) and the unused radix fields unwritten
+    c->v = v;
+    c->g = &v->g;
+    c->out = out;
+    c->opno = opno;
+    c->level = level;
+    // obm_ring_sentinel()'s layout: nextpool and prevpool of ring 0's
+    // sentinel are the first two usedpools slots
+    c->ring0 = (uintptr_t)v->usedpools - offsetof(struct obm_pool, nextpool);
+    c->arenas = NULL;
+    c->maxarenas = 0;
+    c->vector_ok = false;
+    c->slots = NULL;
+    c->nslots = 0;
+    c->live_sorted = NULL;
+    c->nlive = c->nlive_seen = 0;
+    c->memo.n = c->memo.next = 0;
+    if (v->radix_root != NULL) {
+        const struct obm_geometry *g = &v->g;
+        unsigned ab = g->arena_bits, mb = g->radix_mid_bits;
+        unsigned bb = g->radix_bot_bits, tb = g->radix_top_bits;
+        c->radix_shift[0] = ab + bb + mb;
+        c->radix_shift[1] = ab + bb;
+        c->radix_shift[2] = ab;
+        c->radix_mask[0] = ((uintptr_t)1 << tb) - 1;
+        c->radix_mask[1] = ((uintptr_t)1 << mb) - 1;
+        c->radix_mask[2] = ((uintptr_t)1 << bb) - 1;
+    }
 }
 
-unsigned
-inv_carved(const struct obm_geometry *g, const struct obm_arena *a)
+/* Lookups fill the memo through a const ctx: it caches facts about a heap
+ * that does not change during the call (every ctx is a caller's local). */
+static struct inv_memo *
+memo_of(const struct inv_ctx *c)
 {
-    uintptr_t first = inv_first_pool(g, a->address);
-    return (unsigned)(((uintptr_t)a->pool_address - first) / g->pool_size);
+    return (struct inv_memo *)&c->memo;
 }
 
 /* Return whether the record's own fields are coherent enough to read the
@@ -65,69 +94,65 @@ record_coherent(const struct obm_geometry *g, const struct obm_arena *a)
            && first + (uintptr_t)ntotal * ps <= address + g->arena_size;
 }
 
-bool
-inv_arena_trusted(const struct inv_ctx *c, unsigned i)
+/* The trust gate for record i < maxarenas, not in the memo yet. */
+static bool
+pass_gate(const struct inv_ctx *c, unsigned i)
 {
-    if (!c->vector_ok || i >= c->maxarenas)
-        return false;
     const struct obm_arena *a = &c->arenas[i];
     if (!record_coherent(c->g, a))
         return false;
     // with a radix tree the map is a second witness of the address: a
     // damaged address that still passes A6 would otherwise be read
-    if (c->v->radix_root != NULL)
-        return inv_check_radix_arena((struct inv_ctx *)c, i, false);
+    if (c->v->radix_root != NULL
+        && !inv_check_radix_arena((struct inv_ctx *)c, i, false))
+        return false;
+    struct inv_memo *m = memo_of(c);
+    unsigned k = m->next++ % INV_MEMO_SLOTS;
+    m->n += m->n < INV_MEMO_SLOTS;
+    m->trusted[k] = i;
+    m->lo[k] = inv_first_pool(c->g, a->address);
+    m->hi[k] = (uintptr_t)a->pool_address;
+    m->end[k] = a->address + c->g->arena_size;
     return true;
 }
 
-long
-inv_record_index(const struct inv_ctx *c, const struct obm_arena *a)
+bool
+inv_arena_trusted(const struct inv_ctx *c, unsigned i)
 {
-    if (!c->vector_ok || a == NULL)
-        return -1;
-    uintptr_t p = (uintptr_t)a, lo = (uintptr_t)c->arenas;
-    uintptr_t sz = sizeof(struct obm_arena);
-    if (p < lo || p >= lo + (uintptr_t)c->maxarenas * sz || (p - lo) % sz)
-        return -1;
-    return (long)((p - lo) / sz);
-}
-
-long
-inv_is_sentinel(const struct inv_ctx *c, const struct obm_pool *p)
-{
-    uintptr_t first = (uintptr_t)obm_ring_sentinel(
-        &(struct obm_state){.usedpools = c->v->usedpools}, 0);
-    uintptr_t step = 2 * sizeof(struct obm_pool *), x = (uintptr_t)p;
-    if (x < first || (x - first) % step != 0)
-        return -1;
-    uintptr_t i = (x - first) / step;
-    return i < c->g->nclasses ? (long)i : -1;
+    if (!c->vector_ok || i >= c->maxarenas)
+        return false;
+    return inv_memo_trusted(c, i) || pass_gate(c, i);
 }
 
 /* Return whether p is in the carved part (whole: the pools' span) of
- * trusted record i. */
+ * record i < maxarenas and the record is trusted; for a p the memo had no
+ * arena for. */
 static bool
 in_carved(const struct inv_ctx *c, unsigned i, uintptr_t p, bool whole)
 {
     const struct obm_arena *a = &c->arenas[i];
     uintptr_t end =
         whole ? a->address + c->g->arena_size : (uintptr_t)a->pool_address;
-    return p >= inv_first_pool(c->g, a->address) && p < end
-           && inv_arena_trusted(c, i);
+    // had the memo held record i, its range would have answered for p:
+    // the gate is not passed twice
+    return p >= inv_first_pool(c->g, a->address) && p < end && pass_gate(c, i);
 }
 
 const struct inv_slot *
 inv_slot_below(const struct inv_ctx *c, uintptr_t p)
 {
-    size_t lo = 0, hi = c->nslots;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->slots[mid].base <= p)
-            lo = mid + 1;
-        else
-            hi = mid;
+    // branch-free: the steps do not depend on p, so an address that is
+    // random to the branch predictor costs no mispredictions
+    const struct inv_slot *s = c->slots;
+    size_t n = c->nslots;
+    if (n == 0 || s[0].base > p)
+        return NULL;
+    while (n > 1) {
+        size_t half = n / 2;
+        s = s[half].base <= p ? s + half : s;
+        n -= half;
     }
-    return lo == 0 ? NULL : &c->slots[lo - 1];
+    return s;
 }
 
 long
@@ -135,6 +160,11 @@ inv_find_arena_in(const struct inv_ctx *c, uintptr_t p, bool whole)
 {
     if (!c->vector_ok || p == 0)
         return -1;
+    // most lookups of a call fall in an arena an earlier one trusted
+    const struct inv_memo *m = &c->memo;
+    for (unsigned k = 0; k < m->n; k++)
+        if (p >= m->lo[k] && p < (whole ? m->end[k] : m->hi[k]))
+            return m->trusted[k];
     if (c->slots == NULL) {
         for (unsigned i = 0; i < c->maxarenas; i++)
             if (c->arenas[i].address != 0 && in_carved(c, i, p, whole))

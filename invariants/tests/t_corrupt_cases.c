@@ -103,6 +103,31 @@ c_a7(struct tb *t)
                                         - t->g->pool_size));
 }
 
+/* A7 one too high on an arena with a nonempty freepools list: LOCAL on
+ * the last block freed from a pool must walk the list, since the emptied
+ * pool says the free changed it. */
+static void
+c_a7_walked(struct tb *t)
+{
+    const void *last = block_in(t, t->used_pool);
+    tb_free_pool(t, t->used_pool, 0);
+    struct obm_arena *a = tb_arena(t, 0);
+    TB_POKE(t, a->nfreepools, a->nfreepools + 1);
+    t->touched = last;
+}
+
+/* The same after a malloc that took a pool for an empty ring (class 9:
+ * the standard heap leaves its ring empty). */
+static void
+c_a7_taken(struct tb *t)
+{
+    const void *b = obm_malloc(t->heap, 10 * t->g->alignment);
+    tb_live_add(t, b);
+    struct obm_arena *a = tb_arena(t, tb_pool_of(t, b)->arenaindex);
+    TB_POKE(t, a->nfreepools, a->nfreepools + 1);
+    t->touched = b;
+}
+
 static void
 c_a8(struct tb *t)
 {
@@ -390,6 +415,8 @@ const struct corrupt_case corrupt_cases[] = {
     {"A5", ALL, 0, c_a5, "A7 C3 N2 N3 A10", true},
     {"A6", ALL, 0, c_a6, UNTRUSTED, true},
     {"A7", ALL, 0, c_a7, "C3 N2 N3 A5", true},
+    {"A7", ALL, 0, c_a7_walked, "C3 N2 N3 A5", true},
+    {"A7", ALL, 0, c_a7_taken, "C3 N2 N3 A5", true},
     {"A8", ALL, 0, c_a8, "A7 C6 P6", false},
     {"A9", ALL, 0, c_a9, "", true},
     {"A10", ALL, 0, c_a10, "A5 A7 C3 N2 N3", true},
