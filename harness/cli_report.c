@@ -69,12 +69,15 @@ outcome(const struct cli_row *row)
     return row->expected ? "expected" : "VIOLATION";
 }
 
-/* Return the tail of s that fits in width columns. */
+/* Write s, or "..." and its tail when it is wider than width. */
 static const char *
-tail(const char *s, size_t width)
+fit(const char *s, size_t width, char *buf, size_t len)
 {
     size_t n = strlen(s);
-    return n > width ? s + n - width : s;
+    if (n <= width)
+        return s;
+    snprintf(buf, len, "...%s", s + n - (width - 3));
+    return buf;
 }
 
 void
@@ -87,9 +90,9 @@ cli_table(const struct cli_rows *rows, FILE *out)
     double secs = 0;
     for (size_t i = 0; i < rows->n; i++) {
         const struct cli_row *r = &rows->v[i];
-        char a[16], b[16], c[16];
+        char a[16], b[16], c[16], name[40];
         fprintf(out, "%-34s %-6s %-16s %8s %8s %8s %6zu  %s",
-                tail(r->trace, 34), r->profile, r->mode,
+                fit(r->trace, 34, name, sizeof name), r->profile, r->mode,
                 human((double)r->ops, a, sizeof a),
                 human(r->seconds > 0 ? (double)r->ops / r->seconds : 0, b,
                       sizeof b),

@@ -144,7 +144,10 @@ run_one(const struct run_cli *c, const struct hx_trace *t, enum obm_profile p,
     cli_progress_end(&prog);
     struct cli_row row;
     cli_row_fill(&row, t->source, p, "replay", t, res, status);
-    if (status == CLI_VIOLATION && !(c->expect && row.expected))
+    // without --expect every violation fails the run, `expect` or not
+    if (!c->expect)
+        row.expected = status == CLI_CLEAN;
+    if (!row.expected)
         cli_print_failure(t->source, res, stdout);
     cli_rows_push(rows, &row);
     // a trace that fails on purpose has nothing to teach a sweep
@@ -181,12 +184,9 @@ cmd_run(int argc, char **argv)
     if (!c.quiet)
         cli_table(&rows, stdout);
     rc = CLI_CLEAN;
-    for (size_t i = 0; i < rows.n; i++) {
-        bool ok =
-            c.expect ? rows.v[i].expected : rows.v[i].status == CLI_CLEAN;
-        if (!ok)
+    for (size_t i = 0; i < rows.n; i++)
+        if (!rows.v[i].expected)
             rc = CLI_VIOLATION;
-    }
     if ((c.json != NULL && cli_json(&rows, c.json) != 0)
         || (c.junit != NULL && cli_junit(&rows, c.junit) != 0))
         rc = CLI_USAGE;
