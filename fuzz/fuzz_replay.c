@@ -16,39 +16,23 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
+#include "hx.h"
 
 /* Feed one file to the target; return 0, or -1 if it cannot be read. */
 static int
 replay_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "fuzz_replay: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 4096, n = 0;
-    uint8_t *buf = malloc(cap);
-    for (size_t got;
-         buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0;) {
-        n += got;
-        if (n == cap) {
-            uint8_t *more = realloc(buf, cap *= 2);
-            if (more == NULL)
-                free(buf);
-            buf = more;
-        }
-    }
-    int bad = ferror(f) || buf == NULL;
-    fclose(f);
-    if (bad) {
-        fprintf(stderr, "fuzz_replay: %s: read error\n", path);
-        free(buf);
+    uint8_t *data = NULL;
+    size_t n = 0;
+    char err[512];
+    if (hx_read_file(path, &data, &n, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_replay: %s\n", err);
         return -1;
     }
     // an exact-size copy, so ASan sees any read past the input
     uint8_t *exact = malloc(n ? n : 1);
-    memcpy(exact, buf, n);
-    free(buf);
+    memcpy(exact, data, n);
+    free(data);
     LLVMFuzzerTestOneInput(exact, n);
     free(exact);
     return 0;

@@ -212,3 +212,76 @@ cmd_invariants(int argc, char **argv)
                k[i].statement);
     return CLI_CLEAN;
 }
+
+static const char decode_usage[] =
+    "usage: obcheck decode --target T FILE [-o OUT]\n"
+    "\n"
+    "Print the program a fuzz input encodes, as a text trace that `obcheck\n"
+    "run` and `obcheck minimize` take as it is (run it in the profile the\n"
+    "first comment names).  Targets: fuzz_ops (hx_decode_ops), and\n"
+    "fuzz_trace_parse (the input is itself a trace: its canonical text, or\n"
+    "the reader's error).  OUT ends in .obt: binary.\n";
+
+int
+cmd_decode(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"target", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *target = NULL, *out = "-";
+    for (int ch; (ch = getopt_long(argc, argv, "o:h", longs, NULL)) != -1;) {
+        switch (ch) {
+        case 't':
+            target = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            fputs(decode_usage, stdout);
+            return CLI_CLEAN;
+        default:
+            fputs(decode_usage, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind + 1 != argc || target == NULL) {
+        fputs(decode_usage, stderr);
+        return CLI_USAGE;
+    }
+    struct hx_trace t;
+    if (strcmp(target, "fuzz_trace_parse") == 0) {
+        if (cli_load_one(&t, argv[optind]) != 0)
+            return CLI_USAGE;
+    } else if (strcmp(target, "fuzz_ops") == 0) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        char err[512];
+        if (hx_read_file(argv[optind], &data, &len, err, sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            return CLI_USAGE;
+        }
+        hx_trace_init(&t, argv[optind]);
+        enum obm_profile p;
+        char note[160];
+        int rc = hx_decode_ops(data, len, &t, &p);
+        free(data);
+        snprintf(note, sizeof note,
+                 " decoded for fuzz_ops from %s (%zu bytes): profile %s",
+                 argv[optind], len, obm_geometry(p)->name);
+        // the note goes first: it names the profile the program was for
+        if (rc != 0 || hx_note_add(&t, false, note) != 0) {
+            fprintf(stderr, "obcheck decode: out of memory\n");
+            hx_trace_free(&t);
+            return CLI_USAGE;
+        }
+        t.notes[t.nnotes - 1].at = 0;
+    } else {
+        fprintf(stderr, "obcheck decode: unknown target '%s'\n", target);
+        return CLI_USAGE;
+    }
+    int rc = cli_write_trace(&t, out, cli_ends_with(out, ".obt"));
+    hx_trace_free(&t);
+    return rc;
+}

@@ -144,6 +144,11 @@ int hx_read_binary(struct hx_trace *t, const char *source, const uint8_t *data,
                    size_t len, char *err, size_t errlen);
 int hx_write_binary(const struct hx_trace *t, FILE *out);
 
+/* Read the whole file at path ("-" = standard input) into *data
+ * (malloc'd) and *len; return 0, or -1 with "path: reason" in err. */
+int hx_read_file(const char *path, uint8_t **data, size_t *len, char *err,
+                 size_t errlen);
+
 /* Load a file in either format (told apart by the magic) and validate it;
  * "-" is standard input.  Return 0, or -1 with the message in err. */
 int hx_load(struct hx_trace *t, const char *path, char *err, size_t errlen);
@@ -168,6 +173,20 @@ const struct hx_generator *hx_generators(size_t *n);
 
 /* Return the generator called name, or NULL. */
 const struct hx_generator *hx_generator_find(const char *name);
+
+/* --- Decoding fuzz inputs -------------------------------------------------
+ */
+
+#define HX_DECODE_MAX_OPS 4096 /* operations one input may encode */
+#define HX_DECODE_SLOTS 64     /* blocks one input names (labels 0..63) */
+
+/* Decode any bytes into a valid program, appended to t (initialised by
+ * the caller): byte 0 picks the profile (stored in *profile), then each
+ * operation is an opcode byte, a slot byte and its arguments, missing
+ * bytes reading as 0 (harness/TRACES.md, "Fuzz inputs").  Never fails
+ * but for memory: return 0, or -1. */
+int hx_decode_ops(const uint8_t *data, size_t len, struct hx_trace *t,
+                  enum obm_profile *profile);
 
 /* --- The K family: the shadow model's contract checks --------------------
  */

@@ -21,6 +21,7 @@ static const char usage_text[] =
     "  invariants print the catalogue of invariant and contract IDs\n"
     "  campaign   the main job: every bundled trace in every profile,\n"
     "             generated workloads, fault sweeps, a JSON report\n"
+    "  decode     print the program a fuzz input encodes, as a trace\n"
     "\n"
     "Exit status: 0 clean, 1 violations found, 2 usage or input error.\n";
 
@@ -201,7 +202,7 @@ static const struct {
 } verbs[] = {{"run", cmd_run},           {"gen", cmd_gen},
              {"minimize", cmd_minimize}, {"convert", cmd_convert},
              {"stats", cmd_stats},       {"invariants", cmd_invariants},
-             {"campaign", cmd_campaign}};
+             {"campaign", cmd_campaign}, {"decode", cmd_decode}};
 
 int
 main(int argc, char **argv)

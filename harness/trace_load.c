@@ -43,23 +43,32 @@ read_all(FILE *f, uint8_t **data, size_t *len)
     return 0;
 }
 
+int
+hx_read_file(const char *path, uint8_t **data, size_t *len, char *err,
+             size_t errlen)
+{
+    bool std = strcmp(path, "-") == 0;
+    errno = 0;
+    FILE *f = std ? stdin : fopen(path, "rb");
+    int e = f == NULL ? errno : read_all(f, data, len);
+    if (f != NULL && !std)
+        fclose(f);
+    if (e == 0)
+        return 0;
+    snprintf(err, errlen, "%s: %s", std ? "<stdin>" : path, strerror(e));
+    return -1;
+}
+
 /* Read the file at path ("-": standard input) and parse it in the format
  * its first bytes name; return 0, or -1 with the message in err (t is
  * initialised here either way). */
 int
 hx_load(struct hx_trace *t, const char *path, char *err, size_t errlen)
 {
-    bool std = strcmp(path, "-") == 0;
-    const char *source = std ? "<stdin>" : path;
-    errno = 0;
-    FILE *f = std ? stdin : fopen(path, "rb");
+    const char *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
     uint8_t *data = NULL;
     size_t len = 0;
-    int e = f == NULL ? errno : read_all(f, &data, &len);
-    if (f != NULL && !std)
-        fclose(f);
-    if (e != 0) {
-        snprintf(err, errlen, "%s: %s", source, strerror(e));
+    if (hx_read_file(path, &data, &len, err, errlen) != 0) {
         hx_trace_init(t, source);
         return -1;
     }

@@ -1,0 +1,141 @@
+/* decode.c — fuzz input bytes to a valid program (fuzz_ops, obcheck
+ * decode).
+ *
+ * Decoding is total: every byte string is a program, so mutations stay
+ * meaningful.  Records have a fixed small shape (opcode, slot, arguments)
+ * so a mutation changes one operation; blocks are 64 slots, never
+ * pointers, and the decoder keeps the block discipline itself: a malloc
+ * into a live slot frees it first, a free of a dead slot is dropped, a
+ * realloc of a dead slot is a malloc.  Sizes come from a selector byte
+ * skewed toward class boundaries and the threshold.
+ */
+#include "hx.h"
+
+#include <string.h>
+
+struct reader {
+    const uint8_t *p;
+    size_t n, at;
+};
+
+/* Return the next byte, 0 past the end. */
+static uint8_t
+next(struct reader *r)
+{
+    return r->at < r->n ? r->p[r->at++] : 0;
+}
+
+/* Decode a size: tiny, around a class boundary, around the threshold,
+ * medium raw, or (rarely) up to 64 KiB. */
+static uint64_t
+size_of(struct reader *r, const struct obm_geometry *g)
+{
+    unsigned s = next(r);
+    if (s < 64)
+        return s;
+    if (s < 160) {
+        unsigned c = (s - 64) / 3 % g->nclasses;
+        return obm_blocksize(g, c) + (s - 64) % 3 - 1;
+    }
+    if (s < 224)
+        return g->threshold + s - 192;
+    if (s < 248)
+        return g->threshold + 1 + (uint64_t)next(r) * 16;
+    return ((uint64_t)next(r) << 8 | next(r)) + 1;
+}
+
+struct decoder {
+    struct hx_trace *t;
+    const struct obm_geometry *g;
+    uint32_t slot[HX_DECODE_SLOTS];
+    bool live[HX_DECODE_SLOTS];
+};
+
+static int
+push(struct decoder *d, enum hx_kind kind, unsigned flags, unsigned s,
+     uint64_t a, uint64_t b)
+{
+    uint32_t slot = s < HX_DECODE_SLOTS ? d->slot[s] : HX_NO_SLOT;
+    return hx_push(d->t, kind, flags, slot, a, b, 0);
+}
+
+/* Opcode 7: faults and checks, chosen by the next byte. */
+static int
+special(struct decoder *d, struct reader *r)
+{
+    unsigned v = next(r);
+    enum hx_kind kind = v & 1 ? HX_FAULT_RAW : HX_FAULT_ARENAS;
+    switch (v >> 1 & 3) {
+    case 0:
+        return push(d, kind, 0, HX_DECODE_SLOTS, 1 + (v >> 3) % 4, 0);
+    case 1:
+        return push(d, kind, HX_F_ALWAYS, HX_DECODE_SLOTS, 0, 0);
+    case 2:
+        return push(d, kind, HX_F_OFF, HX_DECODE_SLOTS, 0, 0);
+    default:
+        return push(d, HX_CHECK, 0, HX_DECODE_SLOTS, 0, 0);
+    }
+}
+
+static int
+allocate(struct decoder *d, struct reader *r, unsigned s, bool zeroed)
+{
+    if (d->live[s] && push(d, HX_FREE, 0, s, 0, 0) != 0)
+        return -1;
+    d->live[s] = true;
+    uint64_t n = size_of(r, d->g);
+    if (!zeroed)
+        return push(d, HX_MALLOC, 0, s, n, 0);
+    unsigned k = next(r);
+    // one calloc in 256 asks for a product that overflows
+    if (k == 255)
+        return push(d, HX_CALLOC, 0, s, UINT64_C(1) << 62, 8);
+    uint64_t nelem = 1 + k % 16;
+    return push(d, HX_CALLOC, 0, s, nelem, n / nelem);
+}
+
+/* Decode one operation. */
+static int
+one(struct decoder *d, struct reader *r)
+{
+    unsigned op = next(r) % 8, s = next(r) % HX_DECODE_SLOTS;
+    switch (op) {
+    case 0:
+    case 1:
+    case 2:
+        return allocate(d, r, s, false);
+    case 3:
+        return allocate(d, r, s, true);
+    case 4:
+        if (!d->live[s])
+            return allocate(d, r, s, false);
+        return push(d, HX_REALLOC, 0, s, size_of(r, d->g), 0);
+    case 5:
+    case 6:
+        if (!d->live[s])
+            return 0;
+        d->live[s] = false;
+        return push(d, HX_FREE, 0, s, 0, 0);
+    default:
+        return special(d, r);
+    }
+}
+
+int
+hx_decode_ops(const uint8_t *data, size_t len, struct hx_trace *t,
+              enum obm_profile *profile)
+{
+    struct reader r = {data, len, 0};
+    *profile = (enum obm_profile)(next(&r) % OBM_NPROFILES);
+    struct decoder d;
+    memset(&d, 0, sizeof d);
+    d.t = t;
+    d.g = obm_geometry(*profile);
+    for (unsigned s = 0; s < HX_DECODE_SLOTS; s++)
+        if ((d.slot[s] = hx_slot_num(t, s)) == HX_NO_SLOT)
+            return -1;
+    while (r.at < r.n && t->nops < HX_DECODE_MAX_OPS)
+        if (one(&d, &r) != 0)
+            return -1;
+    return 0;
+}
