@@ -61,13 +61,19 @@ obm_radix_free(obm_heap *h)
 {
     size_t ntop = (size_t)1 << h->g->radix_top_bits;
     size_t nmid = (size_t)1 << h->g->radix_mid_bits;
-    for (size_t i = 0; i < ntop; i++) {
+    // the counters say how many nodes exist, so the scan stops at the last
+    // one: a heap is made and freed per fuzz input
+    for (size_t i = 0; i < ntop && h->arena_map_mid_count > 0; i++) {
         void **mid = h->radix_root[i];
         if (mid == NULL)
             continue;
-        for (size_t j = 0; j < nmid; j++)
-            h->raw.free(h->raw.ctx, mid[j]);
+        for (size_t j = 0; j < nmid && h->arena_map_bot_count > 0; j++)
+            if (mid[j] != NULL) {
+                h->raw.free(h->raw.ctx, mid[j]);
+                h->arena_map_bot_count--;
+            }
         h->raw.free(h->raw.ctx, mid);
         h->radix_root[i] = NULL;
+        h->arena_map_mid_count--;
     }
 }

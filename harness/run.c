@@ -160,8 +160,11 @@ finish(struct hx_runner *r, unsigned long opno)
     }
     r->found.total = r->found.nkept = 0;
     r->sh.opno = opno;
-    if (r->o->check & HX_CHECK_END)
+    if (r->o->check & HX_CHECK_END) {
+        // the end check trusts no memo: it walks the whole radix tree
+        inv_scratch_forget(&r->scratch);
         full_check(r);
+    }
     if (r->o->drain)
         check_arenas_left(r);
     if (r->found.total == 0)

@@ -149,7 +149,7 @@ fill(uint8_t *p, size_t n, uint64_t seed)
 
 /* Return the first offset in [0, n) whose byte differs from the pattern,
  * or n; *want gets the byte expected there. */
-static size_t
+HX_SCAN static size_t
 mismatch(const uint8_t *p, size_t n, uint64_t seed, uint8_t *want)
 {
     uint64_t w = seed;

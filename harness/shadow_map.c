@@ -47,8 +47,12 @@ hx_granules_free(struct hx_granules *m)
 {
     if (m == NULL)
         return;
-    for (size_t i = 0; i <= m->mask; i++)
-        free(m->cells[i].bits);
+    // a map is made and freed per fuzz input: stop at the last used cell
+    for (size_t i = 0, left = m->used; i <= m->mask && left > 0; i++)
+        if (m->cells[i].key != 0) {
+            free(m->cells[i].bits);
+            left--;
+        }
     free(m->cells);
     free(m);
 }

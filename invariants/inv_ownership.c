@@ -135,29 +135,58 @@ check_leaf_entry(struct inv_ctx *c, uintptr_t r,
                  bad, (unsigned long long)r);
 }
 
+/* Return the first index >= i below n whose 8-byte entry in base is not
+ * all zero, or n.  Radix nodes are mostly zero and FULL may run after
+ * every op in a fuzz campaign, so eight entries are tested with one
+ * branch, and the loop carries no coverage callbacks. */
+INV_SCAN static size_t
+next_nonzero(const void *base, size_t i, size_t n)
+{
+    const inv_word *w = base;
+    for (; i + 8 <= n; i += 8)
+        if ((w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5]
+             | w[i + 6] | w[i + 7])
+            != 0)
+            break;
+    for (; i < n; i++)
+        if (w[i] != 0)
+            return i;
+    return n;
+}
+
 /* Walk every node: O4 counts, O3 leaf entries. */
 static void
 walk_tree(struct inv_ctx *c)
 {
+    _Static_assert(sizeof(void *) == 8, "nodes hold 8-byte pointers");
+    _Static_assert(sizeof(struct obm_arena_coverage) == 8,
+                   "leaf entries are 8 bytes");
     const struct obm_geometry *g = c->g;
     unsigned ab = g->arena_bits, bb = g->radix_bot_bits;
     unsigned mb = g->radix_mid_bits;
+    size_t ntop = (size_t)mask(g->radix_top_bits) + 1;
+    size_t nmidn = (size_t)mask(mb) + 1, nbotn = (size_t)mask(bb) + 1;
     size_t nmid = 0, nbot = 0;
-    for (uintptr_t ti = 0; ti <= mask(g->radix_top_bits); ti++) {
-        const void *const *mid = c->v->radix_root[ti];
-        if (mid == NULL || !node_ok(mid))
+    void *const *root = c->v->radix_root;
+    for (size_t ti = next_nonzero(root, 0, ntop); ti < ntop;
+         ti = next_nonzero(root, ti + 1, ntop)) {
+        const void *const *mid = root[ti];
+        if (!node_ok(mid))
             continue;
         nmid++;
-        for (uintptr_t mi = 0; mi <= mask(mb); mi++) {
+        for (size_t mi = next_nonzero(mid, 0, nmidn); mi < nmidn;
+             mi = next_nonzero(mid, mi + 1, nmidn)) {
             const struct obm_arena_coverage *bot = mid[mi];
-            if (bot == NULL || !node_ok(bot))
+            if (!node_ok(bot))
                 continue;
             nbot++;
-            for (uintptr_t bi = 0; bi <= mask(bb); bi++)
-                if (bot[bi].tail_hi != 0 || bot[bi].tail_lo != 0)
-                    check_leaf_entry(
-                        c, ti << (ab + bb + mb) | mi << (ab + bb) | bi << ab,
-                        &bot[bi]);
+            for (size_t bi = next_nonzero(bot, 0, nbotn); bi < nbotn;
+                 bi = next_nonzero(bot, bi + 1, nbotn))
+                check_leaf_entry(c,
+                                 (uintptr_t)ti << (ab + bb + mb)
+                                     | (uintptr_t)mi << (ab + bb)
+                                     | (uintptr_t)bi << ab,
+                                 &bot[bi]);
         }
     }
     if (nmid != (size_t)*c->v->arena_map_mid_count)
@@ -198,12 +227,60 @@ check_query(struct inv_ctx *c, unsigned i)
     }
 }
 
+/* The memo of the last clean tree walk: the arena set (a hash of the
+ * sorted bases, their number and ntimes_arena_allocated), the node
+ * counts and the root.  Zero means none. */
+static void
+radix_key(const struct inv_ctx *c, uint64_t key[4])
+{
+    uint64_t h = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < c->nslots; i++) {
+        h ^= c->arenas[c->slots[i].idx].address;
+        h *= 0xff51afd7ed558ccdu;
+        h ^= h >> 33;
+    }
+    key[0] = h | 1;
+    key[1] = (uint64_t)c->nslots << 32 ^ *c->v->ntimes_arena_allocated;
+    key[2] = (uint64_t)(uint32_t)*c->v->arena_map_mid_count << 32
+             | (uint32_t)*c->v->arena_map_bot_count;
+    key[3] = (uint64_t)(uintptr_t)c->v->radix_root;
+}
+
+/* Return whether the tree walk can be skipped: the scratch index is in use
+ * and the memo matches. */
+static bool
+radix_unchanged(const struct inv_ctx *c)
+{
+    const struct inv_scratch *sc = c->v->scratch;
+    if (sc == NULL || c->slots == NULL || c->slots != sc->mem)
+        return false;
+    uint64_t key[4];
+    radix_key(c, key);
+    return memcmp(key, sc->radix_key, sizeof key) == 0;
+}
+
+/* Remember a walk that found nothing, for radix_unchanged(). */
+static void
+radix_remember(const struct inv_ctx *c, size_t before)
+{
+    struct inv_scratch *sc = c->v->scratch;
+    if (sc == NULL || c->slots == NULL || c->slots != sc->mem)
+        return;
+    memset(sc->radix_key, 0, sizeof sc->radix_key);
+    if (c->out->total == before)
+        radix_key(c, sc->radix_key);
+}
+
 void
 inv_check_radix_full(struct inv_ctx *c)
 {
     if (c->v->radix_root == NULL || !c->vector_ok)
         return;
-    walk_tree(c);
+    if (!radix_unchanged(c)) {
+        size_t before = c->out->total;
+        walk_tree(c);
+        radix_remember(c, before);
+    }
     for (unsigned i = 0; i < c->maxarenas; i++)
         if (c->arenas[i].address != 0
             && c->arenas[i].address <= UINTPTR_MAX - 2 * c->g->arena_size)

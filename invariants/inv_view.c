@@ -260,3 +260,11 @@ inv_build_index(struct inv_ctx *c, struct inv_slot *stack, size_t nstack)
     }
     c->out->skipped |= INV_SKIP_LINEAR_INDEX;
 }
+
+void
+inv_scratch_forget(struct inv_scratch *sc)
+{
+    memset(sc->key, 0, sizeof sc->key);
+    sc->nslots = 0;
+    memset(sc->radix_key, 0, sizeof sc->radix_key);
+}

@@ -17,6 +17,9 @@ struct corrupt_case {
 extern const struct corrupt_case corrupt_cases[];
 extern const size_t ncorrupt_cases;
 
+/* Return the radix leaf entry covering address a (both nodes must exist). */
+struct obm_arena_coverage *leaf(struct tb *t, uintptr_t a);
+
 /* Return whether id is a word of the space-separated list. */
 static inline bool
 allowed_has(const char *list, const char *id)

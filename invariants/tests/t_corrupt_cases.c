@@ -358,7 +358,7 @@ c_o1(struct tb *t)
     t->touched = block_in(t, t->full_pool);
 }
 
-static struct obm_arena_coverage *
+struct obm_arena_coverage *
 leaf(struct tb *t, uintptr_t a)
 {
     const struct obm_geometry *g = t->g;

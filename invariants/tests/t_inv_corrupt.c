@@ -45,6 +45,9 @@ run_case(const struct corrupt_case *cs, enum obm_profile p)
                   obm_geometry(p)->name, idset_str(&s, buf, sizeof buf));
     t.touched = NULL;
     cs->corrupt(&t);
+    // no corruption changes the arena set: drop the radix memo (tested
+    // on its own in radix_memo)
+    inv_scratch_forget(&t.sc);
     expect_fired(&t, cs, p, INV_FULL, NULL);
     if (cs->local)
         expect_fired(&t, cs, p, INV_LOCAL, t.touched);
@@ -131,6 +134,43 @@ START_TEST(clean_built_heap)
 }
 END_TEST
 
+/* The radix memo: a FULL with scratch skips the whole-tree walk while the
+ * arena set and node counts match its last clean walk, walks again when
+ * they change or after inv_scratch_forget(), and never remembers a walk
+ * that found something. */
+START_TEST(radix_memo)
+{
+    struct tb t;
+    struct inv_report r;
+    struct idset s;
+    tb_build(&t, (enum obm_profile)_i, 0);
+    ck_assert_uint_eq(tb_check(&t, INV_FULL, NULL, &s, &r), 0);
+    // a stale mark three regions past arena 2, no arena changed
+    uintptr_t reg = tb_arena(&t, 2)->address + 3 * t.g->arena_size;
+    struct obm_arena_coverage *e = leaf(&t, reg);
+    TB_POKE(&t, e->tail_hi, (int32_t)-1);
+    ck_assert_uint_eq(tb_check(&t, INV_FULL, NULL, &s, &r), 0);
+    inv_scratch_forget(&t.sc);
+    tb_check(&t, INV_FULL, NULL, &s, &r);
+    ck_assert(idset_has(&s, "O3"));
+    // the failed walk left no memo: the next FULL walks and fires again
+    tb_check(&t, INV_FULL, NULL, &s, &r);
+    ck_assert(idset_has(&s, "O3"));
+    tb_restore(&t);
+    ck_assert_uint_eq(tb_check(&t, INV_FULL, NULL, &s, &r), 0);
+    // a new arena changes the set: the walk runs and sees the mark
+    TB_POKE(&t, e->tail_hi, (int32_t)-1);
+    unsigned before = (unsigned)*t.s.narenas_currently_allocated;
+    const struct obm_geometry *g = t.g;
+    while (*t.s.narenas_currently_allocated == before)
+        tb_live_add(&t, obm_malloc(t.heap, g->threshold));
+    tb_check(&t, INV_FULL, NULL, &s, &r);
+    ck_assert(idset_has(&s, "O3"));
+    tb_restore(&t);
+    tb_close(&t);
+}
+END_TEST
+
 /* The printed and JSON forms of a report. */
 START_TEST(report_forms)
 {
@@ -168,6 +208,7 @@ main(void)
     tcase_add_test(tc, catalogue_md);
     tcase_add_loop_test(tc, clean_built_heap, 0, OBM_NPROFILES);
     tcase_add_test(tc, report_forms);
+    tcase_add_loop_test(tc, radix_memo, OBM_PY310, OBM_PY311 + 1);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
