@@ -2,11 +2,16 @@
  *
  * The input decodes (hx_decode_ops: total, byte 0 picks the profile) into
  * a program of malloc/calloc/realloc/free on 64 slots with sizes skewed
- * toward class boundaries and the threshold, plus arena and raw faults
- * and checks.  The runner replays it with the shadow model and INV_FULL
- * plus the behavioural checks after every operation, then frees what is
- * left and checks no arena remains.  Any violation is a finding: the
- * report and the decoded program go to stderr, then a trap.
+ * toward class boundaries and the threshold, group fills and thinnings of
+ * up to 8 x 512 blocks (so that a few bytes reach full pools, several
+ * arenas and their release), plus arena and raw faults and checks.  The
+ * runner replays it with the shadow model and the behavioural checks,
+ * INV_FULL after every operation of the program (a fill or thinning is
+ * one: LOCAL after each malloc or free inside it, FULL after its last),
+ * then frees what is left and checks no arena remains.  Each FULL check
+ * verifies the patterns of 32 KiB of live blocks in turn; each block is
+ * also verified when freed, and all at the end.  Any violation is a
+ * finding: the report and the decoded program go to stderr, then a trap.
  * `obcheck decode --target fuzz_ops FILE` prints the same program.
  */
 #include "fuzz.h"
@@ -30,6 +35,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hx_run_options_default(&o);
     o.profile = profile;
     o.check = HX_CHECK_FULL | HX_CHECK_END;
+    // all live bytes after every op would make a fill quadratic
+    o.verify_budget = 32 << 10;
     if (hx_run(&t, &o, res) == 1) {
         fprintf(stderr, "fuzz_ops: violation in %s after op #%lu %s\n",
                 obm_geometry(profile)->name, res->first_op, res->what);

@@ -218,9 +218,64 @@ static const char decode_usage[] =
     "\n"
     "Print the program a fuzz input encodes, as a text trace that `obcheck\n"
     "run` and `obcheck minimize` take as it is (run it in the profile the\n"
-    "first comment names).  Targets: fuzz_ops (hx_decode_ops), and\n"
+    "first comment names).  Targets: fuzz_ops (hx_decode_ops);\n"
+    "fuzz_checker_robust (the program that builds the heap, then the pokes\n"
+    "as comments: replay the input with fuzz_checker_robust_replay); and\n"
     "fuzz_trace_parse (the input is itself a trace: its canonical text, or\n"
     "the reader's error).  OUT ends in .obt: binary.\n";
+
+/* Decode fuzz input file path for target into *t: its program, a first
+ * comment naming the profile and, for fuzz_checker_robust, the pokes as
+ * closing comments.  Return 0, or -1 after printing why. */
+static int
+decode_input(const char *target, const char *path, struct hx_trace *t)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char err[512];
+    if (hx_read_file(path, &data, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    bool robust = strcmp(target, "fuzz_checker_robust") == 0;
+    struct hx_pokes pk = {.n = 0, .offset = 0, .prog_len = len};
+    if (robust)
+        hx_decode_pokes(data, len, &pk);
+    hx_trace_init(t, path);
+    enum obm_profile p;
+    char note[200];
+    int rc = hx_decode_ops(data, pk.prog_len, t, &p);
+    free(data);
+    if (robust) { // the target builds its heap without faults or checks
+        size_t kept = 0;
+        for (size_t i = 0; i < t->nops; i++)
+            if (t->ops[i].kind <= HX_FREE)
+                t->ops[kept++] = t->ops[i];
+        t->nops = kept;
+    }
+    int k = snprintf(note, sizeof note,
+                     " decoded for %s from %s (%zu bytes): profile %s", target,
+                     path, len, obm_geometry(p)->name);
+    if (robust)
+        snprintf(note + k, sizeof note - (size_t)k,
+                 ", arenas %zu bytes past alignment", pk.offset);
+    // the note goes first: it names the profile the program was for
+    rc = rc != 0 ? rc : hx_note_add(t, false, note);
+    if (rc == 0)
+        t->notes[t->nnotes - 1].at = 0;
+    for (unsigned i = 0; rc == 0 && i < pk.n; i++) {
+        char what[120];
+        hx_poke_str(&pk.poke[i], what, sizeof what);
+        snprintf(note, sizeof note, " then poke %u: %s", i + 1, what);
+        rc = hx_note_add(t, false, note);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "obcheck decode: out of memory\n");
+        hx_trace_free(t);
+        return -1;
+    }
+    return 0;
+}
 
 int
 cmd_decode(int argc, char **argv)
@@ -254,31 +309,15 @@ cmd_decode(int argc, char **argv)
     if (strcmp(target, "fuzz_trace_parse") == 0) {
         if (cli_load_one(&t, argv[optind]) != 0)
             return CLI_USAGE;
-    } else if (strcmp(target, "fuzz_ops") == 0) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        char err[512];
-        if (hx_read_file(argv[optind], &data, &len, err, sizeof err) != 0) {
-            fprintf(stderr, "%s\n", err);
+    } else if (strcmp(target, "fuzz_ops") == 0
+               || strcmp(target, "fuzz_checker_robust") == 0) {
+        if (decode_input(target, argv[optind], &t) != 0)
             return CLI_USAGE;
-        }
-        hx_trace_init(&t, argv[optind]);
-        enum obm_profile p;
-        char note[160];
-        int rc = hx_decode_ops(data, len, &t, &p);
-        free(data);
-        snprintf(note, sizeof note,
-                 " decoded for fuzz_ops from %s (%zu bytes): profile %s",
-                 argv[optind], len, obm_geometry(p)->name);
-        // the note goes first: it names the profile the program was for
-        if (rc != 0 || hx_note_add(&t, false, note) != 0) {
-            fprintf(stderr, "obcheck decode: out of memory\n");
-            hx_trace_free(&t);
-            return CLI_USAGE;
-        }
-        t.notes[t.nnotes - 1].at = 0;
     } else {
-        fprintf(stderr, "obcheck decode: unknown target '%s'\n", target);
+        fprintf(stderr,
+                "obcheck decode: unknown target '%s' (fuzz_ops, "
+                "fuzz_checker_robust, fuzz_trace_parse)\n",
+                target);
         return CLI_USAGE;
     }
     int rc = cli_write_trace(&t, out, cli_ends_with(out, ".obt"));

@@ -11,6 +11,7 @@
  */
 #include "hx.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct reader {
@@ -44,11 +45,19 @@ size_of(struct reader *r, const struct obm_geometry *g)
     return ((uint64_t)next(r) << 8 | next(r)) + 1;
 }
 
+/* Blocks made by fills, freed only by thinnings. */
+struct group {
+    uint32_t slot[HX_DECODE_GROUP_CAP];
+    bool live[HX_DECODE_GROUP_CAP];
+    unsigned n; /* blocks made so far */
+};
+
 struct decoder {
     struct hx_trace *t;
     const struct obm_geometry *g;
     uint32_t slot[HX_DECODE_SLOTS];
     bool live[HX_DECODE_SLOTS];
+    struct group group[HX_DECODE_GROUPS];
 };
 
 static int
@@ -59,9 +68,69 @@ push(struct decoder *d, enum hx_kind kind, unsigned flags, unsigned s,
     return hx_push(d->t, kind, flags, slot, a, b, 0);
 }
 
-/* Opcode 7: faults and checks, chosen by the next byte. */
+static int allocated(struct decoder *d, unsigned s, uint64_t n);
+
+/* Group g's block j: its slot, made on first use. */
+static uint32_t
+group_slot(struct decoder *d, unsigned g, unsigned j)
+{
+    struct group *gr = &d->group[g];
+    if (gr->slot[j] == HX_NO_SLOT)
+        gr->slot[j] = hx_slot_num(
+            d->t, HX_DECODE_SLOTS + (uint64_t)g * HX_DECODE_GROUP_CAP + j);
+    return gr->slot[j];
+}
+
+/* The last operation of a group op, from first on, ends its batch. */
+static void
+end_batch(struct hx_trace *t, size_t first)
+{
+    if (t->nops > first)
+        t->ops[t->nops - 1].flags &= (uint8_t)~HX_F_BATCH;
+}
+
+/* A fill: up to n mallocs of one size, appended to group g (until it
+ * holds HX_DECODE_GROUP_CAP blocks), so that a few bytes fill a pool or
+ * an arena. */
 static int
-special(struct decoder *d, struct reader *r)
+fill(struct decoder *d, struct reader *r, unsigned g, unsigned n)
+{
+    struct group *gr = &d->group[g];
+    uint64_t size = size_of(r, d->g);
+    size_t first = d->t->nops;
+    for (unsigned k = 0; k < n && gr->n < HX_DECODE_GROUP_CAP; k++) {
+        uint32_t slot = group_slot(d, g, gr->n);
+        if (slot == HX_NO_SLOT
+            || hx_push(d->t, HX_MALLOC, HX_F_BATCH, slot, size, 0, 0) != 0)
+            return -1;
+        gr->live[gr->n++] = true;
+    }
+    end_batch(d->t, first);
+    return 0;
+}
+
+/* A thinning: free every stride-th live block of group g from phase, so
+ * that pools and arenas empty in patterns. */
+static int
+thin(struct decoder *d, struct reader *r, unsigned g, unsigned stride)
+{
+    struct group *gr = &d->group[g];
+    size_t first = d->t->nops;
+    for (unsigned j = next(r) % stride; j < gr->n; j += stride) {
+        if (!gr->live[j])
+            continue;
+        gr->live[j] = false;
+        if (hx_push(d->t, HX_FREE, HX_F_BATCH, gr->slot[j], 0, 0, 0) != 0)
+            return -1;
+    }
+    end_batch(d->t, first);
+    return 0;
+}
+
+/* Opcode 7: faults, checks and the group operations, chosen by the next
+ * byte. */
+static int
+special(struct decoder *d, struct reader *r, unsigned s)
 {
     unsigned v = next(r);
     enum hx_kind kind = v & 1 ? HX_FAULT_RAW : HX_FAULT_ARENAS;
@@ -73,19 +142,33 @@ special(struct decoder *d, struct reader *r)
     case 2:
         return push(d, kind, HX_F_OFF, HX_DECODE_SLOTS, 0, 0);
     default:
-        return push(d, HX_CHECK, 0, HX_DECODE_SLOTS, 0, 0);
+        if (!(v & 8))
+            return push(d, HX_CHECK, 0, HX_DECODE_SLOTS, 0, 0);
+        if (v & 1)
+            return thin(d, r, s % HX_DECODE_GROUPS, 1 + (v >> 4));
+        return fill(d, r, s % HX_DECODE_GROUPS, 2 + (v >> 4) * 34);
     }
+}
+
+/* Malloc n bytes into slot s, freeing what it held first. */
+static int
+allocated(struct decoder *d, unsigned s, uint64_t n)
+{
+    if (d->live[s] && push(d, HX_FREE, 0, s, 0, 0) != 0)
+        return -1;
+    d->live[s] = true;
+    return push(d, HX_MALLOC, 0, s, n, 0);
 }
 
 static int
 allocate(struct decoder *d, struct reader *r, unsigned s, bool zeroed)
 {
+    uint64_t n = size_of(r, d->g);
+    if (!zeroed)
+        return allocated(d, s, n);
     if (d->live[s] && push(d, HX_FREE, 0, s, 0, 0) != 0)
         return -1;
     d->live[s] = true;
-    uint64_t n = size_of(r, d->g);
-    if (!zeroed)
-        return push(d, HX_MALLOC, 0, s, n, 0);
     unsigned k = next(r);
     // one calloc in 256 asks for a product that overflows
     if (k == 255)
@@ -117,7 +200,7 @@ one(struct decoder *d, struct reader *r)
         d->live[s] = false;
         return push(d, HX_FREE, 0, s, 0, 0);
     default:
-        return special(d, r);
+        return special(d, r, s);
     }
 }
 
@@ -127,15 +210,20 @@ hx_decode_ops(const uint8_t *data, size_t len, struct hx_trace *t,
 {
     struct reader r = {data, len, 0};
     *profile = (enum obm_profile)(next(&r) % OBM_NPROFILES);
-    struct decoder d;
-    memset(&d, 0, sizeof d);
-    d.t = t;
-    d.g = obm_geometry(*profile);
-    for (unsigned s = 0; s < HX_DECODE_SLOTS; s++)
-        if ((d.slot[s] = hx_slot_num(t, s)) == HX_NO_SLOT)
-            return -1;
-    while (r.at < r.n && t->nops < HX_DECODE_MAX_OPS)
-        if (one(&d, &r) != 0)
-            return -1;
-    return 0;
+    struct decoder *d = calloc(1, sizeof *d); // 20 KiB of groups
+    if (d == NULL)
+        return -1;
+    d->t = t;
+    d->g = obm_geometry(*profile);
+    for (unsigned g = 0; g < HX_DECODE_GROUPS; g++)
+        for (unsigned j = 0; j < HX_DECODE_GROUP_CAP; j++)
+            d->group[g].slot[j] = HX_NO_SLOT;
+    int rc = 0;
+    for (unsigned s = 0; s < HX_DECODE_SLOTS && rc == 0; s++)
+        if ((d->slot[s] = hx_slot_num(t, s)) == HX_NO_SLOT)
+            rc = -1;
+    while (rc == 0 && r.at < r.n && t->nops < HX_DECODE_MAX_OPS)
+        rc = one(d, &r);
+    free(d);
+    return rc;
 }

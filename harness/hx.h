@@ -60,6 +60,10 @@ enum hx_kind {
 
 #define HX_F_ALWAYS 1u /* fault: every request fails until `off` */
 #define HX_F_OFF 2u    /* fault: requests succeed again */
+#define HX_F_BATCH                                                            \
+    4u /* malloc, free: inside a fuzz input's group op, so a                  \
+        * FULL check waits for the op that ends it (LOCAL                     \
+        * here); kept in memory only, never written */
 
 struct hx_op {
     uint8_t kind;  /* enum hx_kind */
@@ -179,6 +183,10 @@ const struct hx_generator *hx_generator_find(const char *name);
 
 #define HX_DECODE_MAX_OPS 4096 /* operations one input may encode */
 #define HX_DECODE_SLOTS 64     /* blocks one input names (labels 0..63) */
+#define HX_DECODE_GROUPS 8     /* groups of blocks made by fills */
+#define HX_DECODE_GROUP_CAP                                                   \
+    512 /* blocks a group holds (labels 64 +                                  \
+         * 512 g + j) */
 
 /* Decode any bytes into a valid program, appended to t (initialised by
  * the caller): byte 0 picks the profile (stored in *profile), then each
@@ -187,6 +195,59 @@ const struct hx_generator *hx_generator_find(const char *name);
  * but for memory: return 0, or -1. */
 int hx_decode_ops(const uint8_t *data, size_t len, struct hx_trace *t,
                   enum obm_profile *profile);
+
+/* fuzz_checker_robust: a heap-building program (hx_decode_ops) followed by
+ * up to HX_POKE_MAX pokes into the built heap's metadata.  The last byte
+ * says how many pokes (low 4 bits) and the region offset (bits 4-5); each
+ * poke is the HX_POKE_BYTES bytes before it.  Only metadata the checker
+ * does not trust by contract (inv.h) is a target. */
+#define HX_POKE_MAX 15
+#define HX_POKE_BYTES 5
+
+enum hx_poke_target {
+    HX_POKE_POOL,      /* a carved pool's header */
+    HX_POKE_ARENA,     /* an arena record (not a legacy address) */
+    HX_POKE_LINK,      /* a link of a pool's freeblock chain */
+    HX_POKE_USEDPOOLS, /* a usedpools entry */
+    HX_POKE_NFP2LASTA, /* an nfp2lasta entry (3.8+; else a list head) */
+    HX_POKE_HEAD,      /* usable_arenas or unused_arena_objects */
+    HX_POKE_COUNTER,   /* a heap counter */
+    HX_POKE_LEAF,      /* a radix leaf entry (3.10+; else a counter) */
+    HX_POKE_NTARGETS
+};
+
+enum hx_poke_op {
+    HX_POKE_XOR, /* the byte ^= value (0 flips bit 7) */
+    HX_POKE_SET, /* the byte = value */
+    HX_POKE_ADD, /* the word += (int8_t)value * step */
+    HX_POKE_AIM, /* the word = a plausible pointer: by value mod
+                  * HX_POKE_AIMS, NULL, the object itself, pool header
+                  * #(value >> 3), an address inside it, arena record
+                  * #(value >> 3) or ring sentinel #(value >> 3) */
+    HX_POKE_NOPS
+};
+#define HX_POKE_AIMS 6
+
+struct hx_poke {
+    uint8_t target; /* enum hx_poke_target */
+    uint8_t op;     /* enum hx_poke_op */
+    uint8_t index;  /* which object of the target's kind, modulo */
+    uint8_t offset; /* byte within it, modulo; for ADD bits 6-7: step */
+    uint8_t value;
+};
+
+struct hx_pokes {
+    struct hx_poke poke[HX_POKE_MAX];
+    unsigned n;
+    size_t offset;   /* region offset: where arenas start mod 1 MiB */
+    size_t prog_len; /* bytes of the input that are the program */
+};
+
+/* Split a fuzz_checker_robust input: fill *out; total, never fails. */
+void hx_decode_pokes(const uint8_t *data, size_t len, struct hx_pokes *out);
+
+/* Describe a poke in words, e.g. "pool header #3 byte 17 ^= 0x40". */
+void hx_poke_str(const struct hx_poke *pk, char *buf, size_t len);
 
 /* --- The K family: the shadow model's contract checks --------------------
  */
@@ -223,8 +284,13 @@ struct hx_run_options {
      * (0 = none), and every later one if persistent. */
     unsigned long fail_at;
     bool persistent;
-    bool drain;  /* free every block still live after the trace, then
-                  * check that no arena is left (K9) */
+    bool drain; /* free every block still live after the trace, then
+                 * check that no arena is left (K9) */
+    /* Bytes of live blocks a FULL check verifies against their patterns
+     * (K5, K10), taking blocks in turn from where the last one stopped;
+     * 0 = every live block.  The end-of-run check verifies all, and every
+     * block is verified when it is freed or reallocated. */
+    size_t verify_budget;
     FILE *stats; /* gets obm_print_stats() after the trace's last
                   * operation, or NULL */
     /* Called every ~65536 operations with ops done (NULL = none). */

@@ -61,6 +61,7 @@ struct hx_shadow {
     /* where findings go; the runner owns it */
     struct inv_report *out;
     unsigned long opno;
+    uint32_t verify_next; /* where hx_shadow_verify_some() goes on */
 };
 
 /* Set up a shadow for t's slots over heap h; return 0 or -1 (ENOMEM). */
@@ -93,6 +94,10 @@ size_t hx_shadow_live_set(struct hx_shadow *s);
 
 /* Verify every live block's bytes (a full check). */
 void hx_shadow_verify_all(struct hx_shadow *s);
+
+/* Verify live blocks in turn, from where the last call stopped, until
+ * budget bytes are verified or every slot was looked at. */
+void hx_shadow_verify_some(struct hx_shadow *s, size_t budget);
 
 /* Append one violation to a report (kept if there is room), and call the
  * report's hook and inv_on_violation(). */

@@ -46,7 +46,7 @@ size_scratch(struct hx_runner *r)
 }
 
 static void
-full_check(struct hx_runner *r)
+full_check(struct hx_runner *r, bool end)
 {
     size_scratch(r);
     r->v.live = r->sh.live;
@@ -54,7 +54,10 @@ full_check(struct hx_runner *r)
     r->v.nraw = r->sh.nraw;
     inv_check(&r->v, INV_FULL, NULL, r->sh.opno, &r->state);
     hx_merge_state(r);
-    hx_shadow_verify_all(&r->sh);
+    if (end || r->o->verify_budget == 0)
+        hx_shadow_verify_all(&r->sh);
+    else
+        hx_shadow_verify_some(&r->sh, r->o->verify_budget);
     r->res->full_checks++;
 }
 
@@ -86,10 +89,12 @@ step(struct hx_runner *r, const struct hx_op *op, unsigned long opno)
     r->force_full = false;
     hx_execute(r, op);
     unsigned c = r->o->check;
-    if ((c & HX_CHECK_FULL) || r->force_full
+    bool batched = op->flags & HX_F_BATCH && op->kind != HX_FAULT_ARENAS
+                   && op->kind != HX_FAULT_RAW;
+    if (((c & HX_CHECK_FULL) && !batched) || r->force_full
         || ((c & HX_CHECK_EVERY) && opno % r->o->every == 0))
-        full_check(r);
-    else if (c & HX_CHECK_LOCAL)
+        full_check(r, false);
+    else if (c & (HX_CHECK_LOCAL | HX_CHECK_FULL))
         local_check(r);
     r->res->ops++;
     return r->found.total > 0;
@@ -163,7 +168,7 @@ finish(struct hx_runner *r, unsigned long opno)
     if (r->o->check & HX_CHECK_END) {
         // the end check trusts no memo: it walks the whole radix tree
         inv_scratch_forget(&r->scratch);
-        full_check(r);
+        full_check(r, true);
     }
     if (r->o->drain)
         check_arenas_left(r);

@@ -149,7 +149,9 @@ fill(uint8_t *p, size_t n, uint64_t seed)
 
 /* Return the first offset in [0, n) whose byte differs from the pattern,
  * or n; *want gets the byte expected there. */
-HX_SCAN static size_t
+// the blocks are the allocator's (its region, or libc's for raw ones),
+// read within their usable size: ASan's checks would only cost
+HX_SCAN __attribute__((no_sanitize("address"))) static size_t
 mismatch(const uint8_t *p, size_t n, uint64_t seed, uint8_t *want)
 {
     uint64_t w = seed;
@@ -300,7 +302,7 @@ hx_shadow_realloc(struct hx_shadow *s, uint32_t slot, void *p, uint64_t size)
     fill(p, s->blocks[slot].usable, seed_of(slot));
 }
 
-size_t
+HX_SCAN size_t
 hx_shadow_live_set(struct hx_shadow *s)
 {
     size_t n = 0;
@@ -318,4 +320,18 @@ hx_shadow_verify_all(struct hx_shadow *s)
     for (uint32_t k = 0; k < s->nslots; k++)
         if (s->blocks[k].state == SH_LIVE)
             hx_shadow_verify(s, k);
+}
+
+void
+hx_shadow_verify_some(struct hx_shadow *s, size_t budget)
+{
+    size_t done = 0;
+    for (uint32_t n = 0; n < s->nslots && done < budget; n++) {
+        uint32_t k = s->verify_next;
+        s->verify_next = k + 1 < s->nslots ? k + 1 : 0;
+        if (s->blocks[k].state == SH_LIVE) {
+            hx_shadow_verify(s, k);
+            done += s->blocks[k].usable;
+        }
+    }
 }

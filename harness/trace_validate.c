@@ -128,7 +128,9 @@ check_fields(struct checker *c, size_t i)
         return fail(c, i, "%s carries b = %" PRIu64 "; expected 0", verb,
                     op->b);
     bool fault = op->kind == HX_FAULT_ARENAS || op->kind == HX_FAULT_RAW;
-    if (!fault && op->flags != 0)
+    bool batch = op->kind == HX_MALLOC || op->kind == HX_FREE;
+    unsigned flags = op->flags & (batch ? ~HX_F_BATCH : ~0u);
+    if (!fault && flags != 0)
         return fail(c, i, "%s carries flags 0x%x; expected none", verb,
                     op->flags);
     if (!fault)

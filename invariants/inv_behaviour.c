@@ -135,7 +135,7 @@ predict_malloc(const struct inv_ctx *c, size_t n, struct inv_prediction *pred)
         return;
     }
     uintptr_t q = place_pool(c, first, NULL);
-    if (q == (uintptr_t)first)
+    if (q != 0 && q == (uintptr_t)first)
         predict_ring_malloc(c, q, pred);
 }
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Heap sort of pointers by address: no allocation, no recursion. */
-static void
+INV_SCAN static void
 sift(const void **a, size_t root, size_t n)
 {
     for (size_t child; (child = 2 * root + 1) < n; root = child) {
@@ -21,7 +21,7 @@ sift(const void **a, size_t root, size_t n)
     }
 }
 
-static void
+INV_SCAN static void
 sort_ptrs(const void **a, size_t n)
 {
     for (size_t i = n / 2; i-- > 0;)
@@ -34,7 +34,7 @@ sort_ptrs(const void **a, size_t n)
     }
 }
 
-static bool
+INV_SCAN static bool
 is_sorted(const void *const *a, size_t n)
 {
     for (size_t i = 1; i < n; i++)
@@ -52,14 +52,14 @@ sort_live(struct inv_ctx *c)
     size_t used = sc != NULL && c->slots == sc->mem
                       ? c->nslots * sizeof(struct inv_slot)
                       : 0;
-    if (sc != NULL && sc->mem != NULL && sc->size >= used
-        && (sc->size - used) / sizeof(void *) >= v->nlive) {
+    if (is_sorted(v->live, v->nlive)) {
+        c->live_sorted = v->live;
+    } else if (sc != NULL && sc->mem != NULL && sc->size >= used
+               && (sc->size - used) / sizeof(void *) >= v->nlive) {
         const void **copy = (const void **)((uint8_t *)sc->mem + used);
         memcpy(copy, v->live, v->nlive * sizeof(void *));
         sort_ptrs(copy, v->nlive);
         c->live_sorted = copy;
-    } else if (is_sorted(v->live, v->nlive)) {
-        c->live_sorted = v->live;
     } else {
         c->out->skipped |= INV_SKIP_LIVE_ORDER;
     }

@@ -125,7 +125,9 @@ on_freepools(const struct inv_ctx *c, unsigned ai, uintptr_t q)
          x = x->nextpool, n++) {
         if ((uintptr_t)x == q)
             return true;
-        if (inv_find_arena(c, (uintptr_t)x) != (long)ai)
+        // read the next link only from a pool header of this arena
+        if (((uintptr_t)x & (c->g->pool_size - 1)) != 0
+            || inv_find_arena(c, (uintptr_t)x) != (long)ai)
             return false;
     }
     return false;
