@@ -90,6 +90,14 @@ ensure_packages()
     done
 }
 
+# Install whatever of the packages named as arguments is missing, as
+# ensure_packages does, for a step that needs more than OBCHECK_PACKAGES.
+ensure_extra_packages()
+{
+    local OBCHECK_PACKAGES=("$@")
+    ensure_packages
+}
+
 # Configure and build preset $1.
 build_preset()
 {
