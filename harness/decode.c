@@ -68,8 +68,6 @@ push(struct decoder *d, enum hx_kind kind, unsigned flags, unsigned s,
     return hx_push(d->t, kind, flags, slot, a, b, 0);
 }
 
-static int allocated(struct decoder *d, unsigned s, uint64_t n);
-
 /* Group g's block j: its slot, made on first use. */
 static uint32_t
 group_slot(struct decoder *d, unsigned g, unsigned j)
@@ -150,14 +148,21 @@ special(struct decoder *d, struct reader *r, unsigned s)
     }
 }
 
-/* Malloc n bytes into slot s, freeing what it held first. */
+/* Make slot s free for a new block (freeing what it held) and live. */
 static int
-allocated(struct decoder *d, unsigned s, uint64_t n)
+take(struct decoder *d, unsigned s)
 {
     if (d->live[s] && push(d, HX_FREE, 0, s, 0, 0) != 0)
         return -1;
     d->live[s] = true;
-    return push(d, HX_MALLOC, 0, s, n, 0);
+    return 0;
+}
+
+/* Malloc n bytes into slot s, freeing what it held first. */
+static int
+allocated(struct decoder *d, unsigned s, uint64_t n)
+{
+    return take(d, s) != 0 ? -1 : push(d, HX_MALLOC, 0, s, n, 0);
 }
 
 static int
@@ -166,9 +171,8 @@ allocate(struct decoder *d, struct reader *r, unsigned s, bool zeroed)
     uint64_t n = size_of(r, d->g);
     if (!zeroed)
         return allocated(d, s, n);
-    if (d->live[s] && push(d, HX_FREE, 0, s, 0, 0) != 0)
+    if (take(d, s) != 0)
         return -1;
-    d->live[s] = true;
     unsigned k = next(r);
     // one calloc in 256 asks for a product that overflows
     if (k == 255)

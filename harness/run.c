@@ -89,8 +89,8 @@ step(struct hx_runner *r, const struct hx_op *op, unsigned long opno)
     r->force_full = false;
     hx_execute(r, op);
     unsigned c = r->o->check;
-    bool batched = op->flags & HX_F_BATCH && op->kind != HX_FAULT_ARENAS
-                   && op->kind != HX_FAULT_RAW;
+    // validation admits HX_F_BATCH on malloc and free only
+    bool batched = op->flags & HX_F_BATCH;
     if (((c & HX_CHECK_FULL) && !batched) || r->force_full
         || ((c & HX_CHECK_EVERY) && opno % r->o->every == 0))
         full_check(r, false);

@@ -246,13 +246,21 @@ radix_key(const struct inv_ctx *c, uint64_t key[4])
     key[3] = (uint64_t)(uintptr_t)c->v->radix_root;
 }
 
-/* Return whether the tree walk can be skipped: the scratch index is in use
- * and the memo matches. */
+/* Return the scratch that holds the memo: only when this check indexed
+ * the arenas in it, so that c->slots is the arena set; else NULL. */
+static struct inv_scratch *
+radix_memo(const struct inv_ctx *c)
+{
+    struct inv_scratch *sc = c->v->scratch;
+    return sc != NULL && c->slots != NULL && c->slots == sc->mem ? sc : NULL;
+}
+
+/* Return whether the tree walk can be skipped: the memo matches. */
 static bool
 radix_unchanged(const struct inv_ctx *c)
 {
-    const struct inv_scratch *sc = c->v->scratch;
-    if (sc == NULL || c->slots == NULL || c->slots != sc->mem)
+    const struct inv_scratch *sc = radix_memo(c);
+    if (sc == NULL)
         return false;
     uint64_t key[4];
     radix_key(c, key);
@@ -263,8 +271,8 @@ radix_unchanged(const struct inv_ctx *c)
 static void
 radix_remember(const struct inv_ctx *c, size_t before)
 {
-    struct inv_scratch *sc = c->v->scratch;
-    if (sc == NULL || c->slots == NULL || c->slots != sc->mem)
+    struct inv_scratch *sc = radix_memo(c);
+    if (sc == NULL)
         return;
     memset(sc->radix_key, 0, sizeof sc->radix_key);
     if (c->out->total == before)
