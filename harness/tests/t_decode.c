@@ -1,0 +1,147 @@
+/* t_decode.c — fuzz input decoding and the runner options fuzz_ops uses:
+ * group fills and thinnings (labels, the batch flag on all but their last
+ * operation), FULL checks only where a batch ends, the pokes' trailer, and
+ * the shadow's verify budget, which delays a finding but never loses it.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hx.h"
+
+/* fill group 0 with 512 blocks (selector 180), thin it with stride 2 from
+ * 0, then free one single slot that was never live (dropped) */
+static const uint8_t fill_thin[] = {2, 7, 0, 0xfe, 180, 7, 0, 0x1f, 0, 5, 9};
+
+static void
+decode(struct hx_trace *t, const uint8_t *data, size_t len,
+       enum obm_profile *p)
+{
+    hx_trace_init(t, "t_decode");
+    ck_assert_int_eq(hx_decode_ops(data, len, t, p), 0);
+}
+
+START_TEST(fill_and_thin)
+{
+    struct hx_trace t;
+    enum obm_profile p;
+    decode(&t, fill_thin, sizeof fill_thin, &p);
+    ck_assert_int_eq(p, OBM_PY38);
+    ck_assert_uint_eq(t.nops, 512 + 256);
+    char label[32];
+    for (size_t i = 0; i < t.nops; i++) {
+        const struct hx_op *op = &t.ops[i];
+        ck_assert_int_eq(op->kind, i < 512 ? HX_MALLOC : HX_FREE);
+        // the last operation of each group op ends the batch
+        bool last = i == 511 || i == t.nops - 1;
+        ck_assert_uint_eq(op->flags, last ? 0 : HX_F_BATCH);
+        size_t j = i < 512 ? i : 2 * (i - 512);
+        hx_label_str(&t, op->slot, label, sizeof label);
+        ck_assert_uint_eq(strtoul(label, NULL, 10), HX_DECODE_SLOTS + j);
+    }
+    char err[256];
+    ck_assert_msg(hx_validate(&t, err, sizeof err) == 0, "%s", err);
+    hx_trace_free(&t);
+}
+END_TEST
+
+/* With --check full, a FULL check runs after each operation that ends a
+ * batch (and after the single operations), LOCAL inside. */
+START_TEST(full_where_batches_end)
+{
+    struct hx_trace t;
+    enum obm_profile p;
+    decode(&t, fill_thin, sizeof fill_thin, &p);
+    struct hx_run_options o;
+    hx_run_options_default(&o);
+    o.profile = p;
+    o.check = HX_CHECK_FULL | HX_CHECK_END;
+    struct hx_run_result *res = malloc(sizeof *res);
+    ck_assert_ptr_nonnull(res);
+    ck_assert_int_eq(hx_run(&t, &o, res), 0);
+    // two batch ends, the drain's 256 frees, the end check
+    ck_assert_uint_eq(res->full_checks, 2 + 256 + 1);
+    ck_assert_uint_eq(res->local_checks, t.nops - 2);
+    free(res);
+    hx_trace_free(&t);
+}
+END_TEST
+
+START_TEST(pokes_trailer)
+{
+    struct hx_pokes pk;
+    // two pokes, arenas 4096 bytes off: 3 program bytes, 10 poke bytes
+    const uint8_t in[] = {5, 0, 0, 3, 3, 0, 0, 0, 9, 10, 11, 12, 13, 0x12};
+    hx_decode_pokes(in, sizeof in, &pk);
+    ck_assert_uint_eq(pk.n, 2);
+    ck_assert_uint_eq(pk.offset, 4096);
+    ck_assert_uint_eq(pk.prog_len, 3);
+    ck_assert_uint_eq(pk.poke[0].target, HX_POKE_USEDPOOLS);
+    ck_assert_uint_eq(pk.poke[0].op, HX_POKE_AIM);
+    ck_assert_uint_eq(pk.poke[1].target, 9 % HX_POKE_NTARGETS);
+    ck_assert_uint_eq(pk.poke[1].op, 10 % HX_POKE_NOPS);
+    ck_assert_uint_eq(pk.poke[1].value, 13);
+    // too short for the pokes the trailer asks: as many as fit
+    const uint8_t shortin[] = {1, 2, 3, 4, 5, 6, 7, 0x0f};
+    hx_decode_pokes(shortin, sizeof shortin, &pk);
+    ck_assert_uint_eq(pk.n, 1);
+    ck_assert_uint_eq(pk.prog_len, 2);
+    hx_decode_pokes(NULL, 0, &pk);
+    ck_assert_uint_eq(pk.n, 0);
+    ck_assert_uint_eq(pk.prog_len, 0);
+}
+END_TEST
+
+/* An overflow into a live neighbour: found at the check after it when
+ * every live block is verified, one check later with a 1-byte budget
+ * (the neighbour's turn comes next), never lost. */
+START_TEST(verify_budget_delays_not_loses)
+{
+    static const char text[] = "expect K5\n"
+                               "malloc a 32\n"
+                               "malloc b 32\n"
+                               "overflow a 8\n"
+                               "malloc c 32\n"
+                               "malloc d 32\n";
+    struct hx_trace t;
+    char err[256];
+    hx_trace_init(&t, "t_decode");
+    ck_assert_msg(
+        hx_read_text(&t, "budget", text, sizeof text - 1, err, sizeof err)
+            == 0,
+        "%s", err);
+    struct hx_run_options o;
+    hx_run_options_default(&o);
+    o.check = HX_CHECK_FULL | HX_CHECK_END;
+    struct hx_run_result *res = malloc(sizeof *res);
+    ck_assert_ptr_nonnull(res);
+    unsigned long first[2];
+    for (int k = 0; k < 2; k++) {
+        o.verify_budget = k == 0 ? 0 : 1;
+        ck_assert_int_eq(hx_run(&t, &o, res), 1);
+        ck_assert(hx_as_expected(&t, res));
+        first[k] = res->first_op;
+    }
+    ck_assert_uint_eq(first[0], 3);
+    ck_assert_uint_eq(first[1], 4);
+    free(res);
+    hx_trace_free(&t);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("decode");
+    TCase *tc = tcase_create("decode");
+    tcase_add_test(tc, fill_and_thin);
+    tcase_add_test(tc, full_where_batches_end);
+    tcase_add_test(tc, pokes_trailer);
+    tcase_add_test(tc, verify_budget_delays_not_loses);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
