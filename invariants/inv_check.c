@@ -35,6 +35,7 @@ check_full(struct inv_ctx *c)
     struct inv_tally t;
     memset(&t, 0, sizeof t);
     inv_check_arenas_full(c, &t);
+    inv_check_live_placed(c);
     inv_check_nfp2lasta_full(c);
     inv_check_rings(c, t.ring_len);
     inv_check_ledger(c, &t);

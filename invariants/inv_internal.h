@@ -76,7 +76,9 @@ struct inv_ctx {
     /* the live set, sorted (NULL when unavailable) */
     const void *const *live_sorted;
     size_t nlive;
-    size_t nlive_seen; /* live blocks found inside some carved pool */
+    size_t nlive_seen;        /* live blocks found inside some carved pool */
+    size_t live_next;         /* where the last pool's live blocks ended ... */
+    uintptr_t live_next_pool; /* ... and the pool that may start there */
     struct inv_memo memo;
 };
 
@@ -90,10 +92,22 @@ enum inv_pool_state {
 struct inv_pool_facts {
     enum inv_pool_state state;
     unsigned count, szidx, numblocks, blocksize;
+    uint64_t recip; /* 2^32 / blocksize, rounded up: see inv_block_at() */
     size_t chained; /* freeblock chain length, if it ended */
     bool szidx_ok;  /* szidx < NB_SMALL_SIZE_CLASSES */
     uint64_t chain[INV_MAX_BLOCKS / 64]; /* chained blocks, by number */
 };
+
+/* Store in *k the number of the block at offset off from a pool's first
+ * block and return whether off is that block's start.  A multiply by the
+ * rounded-up reciprocal, not a divide: the FULL walk does this for every
+ * free and live block.  Exact because off < 2^16 and blocksize <= 2^10. */
+static inline bool
+inv_block_at(const struct inv_pool_facts *pf, uintptr_t off, size_t *k)
+{
+    *k = (size_t)((off * pf->recip) >> 32);
+    return (uintptr_t)*k * pf->blocksize == off;
+}
 
 /* --- inv_report.c ---------------------------------------------------------
  */
@@ -263,8 +277,12 @@ void inv_check_legacy_owner(struct inv_ctx *c, unsigned ai, uintptr_t q);
 bool inv_check_radix_arena(struct inv_ctx *c, unsigned i, bool report);
 /* O3-O5 over the whole tree (FULL). */
 void inv_check_radix_full(struct inv_ctx *c);
-/* Live set: sort it (or accept it sorted) and check P8, P10, O1 per block. */
+/* Live set: sort it (or accept it sorted) and check P8 and C5 (listed
+ * twice) per block. */
 void inv_check_live(struct inv_ctx *c);
+/* P10 per block, after the pool walks: only when they did not find every
+ * live block inside a carved pool. */
+void inv_check_live_placed(struct inv_ctx *c);
 
 /* --- inv_behaviour.c, inv_verify.c ----------------------------------------
  */

@@ -1,6 +1,7 @@
 /* inv_live.c — the caller's live set: sorted once per check (in scratch,
- * or accepted as given when already sorted), then P8 and P10 per block
- * and duplicate entries (C5).  The per-pool half (P9, C5 per pool) runs in
+ * or accepted as given when already sorted), then P8 per block and
+ * duplicate entries (C5), and after the pool walks P10 for blocks they
+ * did not meet.  The per-pool half (P9, C5 per pool) runs in
  * the pool walk (inv_pool.c). */
 #include "inv_internal.h"
 
@@ -82,11 +83,27 @@ inv_check_live(struct inv_ctx *c)
         if (x % c->g->alignment != 0)
             inv_fail(c, "P8", -1, -1, 0, x, INV_VAL_UNSIGNED, 0,
                      x % c->g->alignment, "live block is misaligned");
-        if (c->vector_ok && inv_find_arena(c, x) < 0)
-            inv_fail(c, "P10", -1, -1, 0, x, INV_VAL_PTR, 0, x,
-                     "live block is in no carved pool of an arena");
         if (c->live_sorted != NULL && k > 0 && live[k - 1] == live[k])
             inv_fail(c, "C5", -1, -1, 0, x, INV_VAL_UNSIGNED, 1, 2,
                      "live block listed twice");
+    }
+}
+
+void
+inv_check_live_placed(struct inv_ctx *c)
+{
+    const struct inv_view *v = c->v;
+    if (v->live == NULL || !c->vector_ok)
+        return;
+    // the pool walks met each sorted entry at most once (pools are
+    // disjoint): if they met all, none lies outside a carved pool
+    if (c->live_sorted != NULL && c->nlive_seen == v->nlive)
+        return;
+    const void *const *live = c->live_sorted ? c->live_sorted : v->live;
+    for (size_t k = 0; k < v->nlive; k++) {
+        uintptr_t x = (uintptr_t)live[k];
+        if (inv_find_arena(c, x) < 0)
+            inv_fail(c, "P10", -1, -1, 0, x, INV_VAL_PTR, 0, x,
+                     "live block is in no carved pool of an arena");
     }
 }

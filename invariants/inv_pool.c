@@ -63,7 +63,8 @@ walk_chain(struct inv_ctx *c, unsigned ai, uintptr_t q,
             return SIZE_MAX;
         }
         // a whole block must fit: the link is read from its first word
-        if (x < lo || x >= end || (x - lo) % pf->blocksize != 0
+        size_t k = 0;
+        if (x < lo || x >= end || !inv_block_at(pf, x - lo, &k)
             || x > q + g->pool_size - pf->blocksize) {
             inv_fail(c, "P4", ai, cls, q, x, INV_VAL_PTR, lo, x,
                      "freeblock chain leaves the pool's carved blocks "
@@ -71,7 +72,6 @@ walk_chain(struct inv_ctx *c, unsigned ai, uintptr_t q,
                      (unsigned long long)lo, (unsigned long long)end);
             return SIZE_MAX;
         }
-        size_t k = (x - lo) / pf->blocksize;
         if (pf->chain[k / 64] & (1ull << (k % 64))) {
             inv_fail(c, "P4", ai, cls, q, x, INV_VAL_UNSIGNED, 1, 2,
                      "block appears twice on the freeblock chain");
@@ -129,10 +129,12 @@ inv_check_pool(struct inv_ctx *c, unsigned ai, uintptr_t q,
     pf->szidx = p->szidx;
     pf->szidx_ok = p->szidx < g->nclasses;
     pf->blocksize = pf->numblocks = 0;
+    pf->recip = 0;
     pf->chained = 0;
     if (pf->szidx_ok) {
         pf->blocksize = obm_blocksize(g, p->szidx);
         pf->numblocks = obm_numblocks(g, p->szidx);
+        pf->recip = (((uint64_t)1 << 32) + pf->blocksize - 1) / pf->blocksize;
     }
     // the chain bitmap is read only up to bit numblocks: a pool of large
     // blocks clears a word or two, not the whole map
@@ -183,23 +185,28 @@ inv_check_pool_live(struct inv_ctx *c, unsigned ai, uintptr_t q,
     const struct obm_geometry *g = c->g;
     uintptr_t lo = q + g->pool_overhead;
     uintptr_t end = q + ((const struct obm_pool *)q)->nextoffset;
-    size_t k = live_lower_bound(c, q), n = 0;
+    // the walk goes up an arena pool by pool: where the last pool's blocks
+    // ended is where this one's begin, with no search
+    size_t k = q == c->live_next_pool ? c->live_next : live_lower_bound(c, q);
+    size_t n = 0;
     for (; k < c->nlive && (uintptr_t)c->live_sorted[k] < q + g->pool_size;
          k++, n++) {
         uintptr_t x = (uintptr_t)c->live_sorted[k];
         if (!pf->szidx_ok)
             continue;
-        if (x < lo || x >= end || (x - lo) % pf->blocksize != 0) {
+        size_t b = 0;
+        if (x < lo || x >= end || !inv_block_at(pf, x - lo, &b)) {
             inv_fail(c, "P10", ai, pf->szidx, q, x, INV_VAL_PTR, lo, x,
                      "live block is not a carved block boundary");
             continue;
         }
-        size_t b = (x - lo) / pf->blocksize;
         if (pf->chain[b / 64] & (1ull << (b % 64)))
             inv_fail(c, "P9", ai, pf->szidx, q, x, INV_VAL_UNSIGNED, 0, 1,
                      "live block is on the freeblock chain");
     }
     c->nlive_seen += n;
+    c->live_next = k;
+    c->live_next_pool = q + g->pool_size;
     if (n != pf->count)
         inv_fail(c, "C5", ai, pf->szidx_ok ? (long)pf->szidx : -1, q, 0,
                  INV_VAL_UNSIGNED, n, pf->count,

@@ -55,6 +55,8 @@ inv_ctx_init(struct inv_ctx *c, const struct inv_view *v,
     c->nslots = 0;
     c->live_sorted = NULL;
     c->nlive = c->nlive_seen = 0;
+    c->live_next = 0;
+    c->live_next_pool = 0;
     c->memo.n = c->memo.next = 0;
     if (v->radix_root != NULL) {
         const struct obm_geometry *g = &v->g;
