@@ -178,6 +178,11 @@ struct obm_region_config {
     size_t capacity; /* bytes of address space; 0 = 16 GiB */
     size_t align;    /* slot alignment, power of two >= page; 0 = 1 MiB */
     size_t offset;   /* arena start mod align (page multiple, < align) */
+    /* Released arenas stay mapped, with whatever they hold, and serve the
+     * next request of their slot without a new mapping or a page fault per
+     * page: for callers that run many short heaps and scrub what they
+     * dirtied themselves (the fuzz targets). */
+    bool keep_pages;
 };
 struct obm_region;
 

@@ -85,6 +85,8 @@ struct obm_region {
     size_t stride; /* slot size, fixed by the first request */
     size_t nslots;
     uint64_t *used; /* one bit per slot */
+    size_t *kept;   /* keep_pages: bytes still mapped at each free slot */
+    bool keep_pages;
     size_t live;
 };
 
@@ -132,6 +134,7 @@ obm_region_new(const struct obm_region_config *cfg)
     r->capacity = c.capacity;
     r->align = c.align;
     r->offset = c.offset;
+    r->keep_pages = c.keep_pages;
     return r;
 }
 
@@ -142,6 +145,7 @@ obm_region_free(struct obm_region *r)
         return;
     munmap(r->base, r->capacity);
     free(r->used);
+    free(r->kept);
     free(r);
 }
 
@@ -153,11 +157,24 @@ region_set_stride(struct obm_region *r, size_t size)
     if (nslots == 0)
         return false;
     r->used = calloc((nslots + 63) / 64, sizeof *r->used);
-    if (r->used == NULL)
+    r->kept = r->keep_pages ? calloc(nslots, sizeof *r->kept) : NULL;
+    if (r->used == NULL || (r->keep_pages && r->kept == NULL)) {
+        free(r->used);
+        free(r->kept);
+        r->used = NULL;
+        r->kept = NULL;
         return false;
+    }
     r->stride = stride;
     r->nslots = nslots;
     return true;
+}
+
+static void
+unmap_slot(void *start, size_t size)
+{
+    mmap(start, size, PROT_NONE,
+         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 }
 
 static void *
@@ -174,12 +191,20 @@ region_alloc(void *ctx, size_t size)
         size_t slot = w * 64 + (size_t)__builtin_ctzll(~r->used[w]);
         if (slot >= r->nslots)
             return NULL;
+        uint64_t bit = (uint64_t)1 << (slot % 64);
         uint8_t *start = r->base + slot * r->stride + r->offset;
-        void *p = mmap(start, size, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-        if (p == MAP_FAILED)
-            return NULL;
-        r->used[w] |= (uint64_t)1 << (slot % 64);
+        size_t kept = r->kept != NULL ? r->kept[slot] : 0;
+        if (kept != size) {
+            if (kept != 0) // kept for another size: start afresh
+                unmap_slot(start, kept);
+            void *p = mmap(start, size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+            if (p == MAP_FAILED)
+                return NULL;
+        }
+        r->used[w] |= bit;
+        if (r->kept != NULL)
+            r->kept[slot] = 0;
         r->live++;
         return start;
     }
@@ -191,9 +216,13 @@ region_release(void *ctx, void *ptr, size_t size)
 {
     struct obm_region *r = ctx;
     size_t slot = (size_t)((uint8_t *)ptr - r->base) / r->stride;
-    // put the pages back as an inaccessible reservation
-    mmap(ptr, size, PROT_NONE,
-         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    // put the pages back as an inaccessible reservation, unless kept (and
+    // still at the offset the next request of the slot will want)
+    if (r->kept != NULL
+        && (uint8_t *)ptr == r->base + slot * r->stride + r->offset)
+        r->kept[slot] = size;
+    else
+        unmap_slot(ptr, size);
     r->used[slot / 64] &= ~((uint64_t)1 << (slot % 64));
     r->live--;
 }
@@ -210,6 +239,13 @@ obm_region_set_offset(struct obm_region *r, size_t offset)
     // any valid residue fits: a slot is the arena rounded up plus align
     if (!valid_offset(r->align, offset))
         return -1;
+    // kept slots are mapped at the old offset: map them afresh when used
+    for (size_t slot = 0;
+         r->kept != NULL && offset != r->offset && slot < r->nslots; slot++) {
+        if (r->kept[slot] != 0)
+            unmap_slot(r->base + slot * r->stride + r->offset, r->kept[slot]);
+        r->kept[slot] = 0;
+    }
     r->offset = offset;
     return 0;
 }

@@ -291,6 +291,12 @@ struct hx_run_options {
      * 0 = every live block.  The end-of-run check verifies all, and every
      * block is verified when it is freed or reallocated. */
     size_t verify_budget;
+    /* Where arenas come from: a region the caller keeps across runs
+     * (made with keep_pages, so that a run reuses the pages the last one
+     * mapped; the runner scrubs what each arena dirtied as it goes back),
+     * or NULL for a region of the run's own.  Every arena must be back by
+     * the end of a run for the next one to get the same addresses. */
+    struct obm_region *region;
     FILE *stats; /* gets obm_print_stats() after the trace's last
                   * operation, or NULL */
     /* Called every ~65536 operations with ops done (NULL = none). */

@@ -127,12 +127,15 @@ struct hx_arenas {
     struct obm_arena_source source; /* what the heap calls */
     struct obm_arena_source inner;  /* a region, or mmap */
     struct obm_region *region;
+    bool borrowed;              /* region is the caller's: scrub, don't free */
+    const struct obm_state *st; /* the heap's, to find a record's extent */
     struct hx_faults faults;
     size_t live, peak; /* arenas out now, and at most */
 };
 
-/* Set up the arena source (a deterministic region when it can be had). */
-int hx_arenas_open(struct hx_arenas *a);
+/* Set up the arena source: the caller's region if given, else a
+ * deterministic region of its own when it can be had, else mmap. */
+int hx_arenas_open(struct hx_arenas *a, struct obm_region *region);
 void hx_arenas_close(struct hx_arenas *a);
 
 /* Return a raw allocator over libc that fails as f says. */

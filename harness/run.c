@@ -189,7 +189,7 @@ open_run(struct hx_runner *r, const struct hx_trace *t,
     r->o = o;
     r->res = res;
     r->per_op = (o->check & (HX_CHECK_LOCAL | HX_CHECK_FULL)) != 0;
-    hx_arenas_open(&r->arenas);
+    hx_arenas_open(&r->arenas, o->region);
     r->arenas.faults.fail_at = o->fail_at;
     r->arenas.faults.persistent = o->persistent;
     r->raw = hx_raw_faulty(&r->rawf);
@@ -199,6 +199,7 @@ open_run(struct hx_runner *r, const struct hx_trace *t,
         return -1;
     r->g = obm_heap_geometry(r->h);
     obm_heap_state(r->h, &r->st);
+    r->arenas.st = &r->st;
     inv_view_from_heap(&r->v, r->h);
     r->v.scratch = &r->scratch;
     return hx_shadow_open(&r->sh, r->h, t, &r->found);

@@ -5,6 +5,7 @@
 #include "hx_internal.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 /* Decide whether this request fails: trace faults first, then the plan. */
 static bool
@@ -40,22 +41,59 @@ arena_alloc(void *ctx, size_t size)
     return p;
 }
 
+/* Return the end of what the heap may have written in arena p: its
+ * record's carved pools rounded up to a page, or p itself if no record
+ * holds p (an arena given back before it was used). */
+static uint8_t *
+dirty_end(const struct hx_arenas *a, uint8_t *p, size_t size)
+{
+    const struct obm_arena *v = *a->st->arenas;
+    for (unsigned i = 0; v != NULL && i < *a->st->maxarenas; i++) {
+        if (v[i].address != (uintptr_t)p)
+            continue;
+        uintptr_t end =
+            ((uintptr_t)v[i].pool_address + 4095) & ~(uintptr_t)4095;
+        // a damaged record may say anything: the whole arena then
+        return end >= (uintptr_t)p && end <= (uintptr_t)p + size
+                   ? (uint8_t *)end
+                   : p + size;
+    }
+    return p;
+}
+
+/* Make a kept arena read as a fresh mapping does, so the next run sees the
+ * same bytes as the first: zero the carved pools (their pages stay) and
+ * drop the rest, where only a bug writes. */
+static void
+scrub(const struct hx_arenas *a, uint8_t *p, size_t size)
+{
+    uint8_t *end = dirty_end(a, p, size);
+    memset(p, 0, (size_t)(end - p));
+    if (end < p + size)
+        madvise(end, (size_t)(p + size - end), MADV_DONTNEED);
+}
+
 static void
 arena_free(void *ctx, void *p, size_t size)
 {
     struct hx_arenas *a = ctx;
     a->live--;
+    if (a->borrowed && a->st != NULL)
+        scrub(a, p, size);
     a->inner.free(a->inner.ctx, p, size);
 }
 
 int
-hx_arenas_open(struct hx_arenas *a)
+hx_arenas_open(struct hx_arenas *a, struct obm_region *region)
 {
     memset(a, 0, sizeof *a);
+    a->region = region;
+    a->borrowed = region != NULL;
     // a region gives the same addresses on every run of the same trace,
     // so reports and reproducers can be compared; plain mmap if it is taken
     struct obm_region_config cfg = {0};
-    a->region = obm_region_new(&cfg);
+    if (a->region == NULL)
+        a->region = obm_region_new(&cfg);
     a->inner =
         a->region != NULL ? obm_region_source(a->region) : obm_source_mmap();
     a->source = (struct obm_arena_source){a, arena_alloc, arena_free};
@@ -65,7 +103,7 @@ hx_arenas_open(struct hx_arenas *a)
 void
 hx_arenas_close(struct hx_arenas *a)
 {
-    if (a->region != NULL)
+    if (a->region != NULL && !a->borrowed)
         obm_region_free(a->region);
     a->region = NULL;
 }

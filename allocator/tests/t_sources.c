@@ -86,6 +86,42 @@ START_TEST(t_sources_region_determinism)
 }
 END_TEST
 
+/* keep_pages: a released slot is served again, mapped and as it was left
+ * (the caller scrubs), unless the size or the offset changed since. */
+START_TEST(t_sources_region_keep_pages)
+{
+    struct obm_region_config cfg = {0};
+    cfg.keep_pages = true;
+    struct obm_region *r = obm_region_new(&cfg);
+    ck_assert_ptr_nonnull(r);
+    struct obm_arena_source s = obm_region_source(r);
+    size_t big = 1u << 20, small = 256u << 10;
+    uint8_t *a = s.alloc(s.ctx, big);
+    ck_assert_ptr_nonnull(a);
+    a[0] = a[big - 1] = 0xab;
+    s.free(s.ctx, a, big);
+    ck_assert_uint_eq(obm_region_live(r), 0);
+    uint8_t *b = s.alloc(s.ctx, big);
+    ck_assert_ptr_eq(b, a);
+    ck_assert_uint_eq(b[0], 0xab);
+    ck_assert_uint_eq(b[big - 1], 0xab);
+    /* another size: mapped afresh */
+    s.free(s.ctx, b, big);
+    b = s.alloc(s.ctx, small);
+    ck_assert_ptr_eq(b, a);
+    ck_assert_uint_eq(b[0], 0);
+    b[0] = 0xcd;
+    s.free(s.ctx, b, small);
+    /* another offset: mapped afresh at it */
+    ck_assert_int_eq(obm_region_set_offset(r, 4096), 0);
+    b = s.alloc(s.ctx, small);
+    ck_assert_ptr_eq(b, a + 4096);
+    ck_assert_uint_eq(b[0], 0);
+    s.free(s.ctx, b, small);
+    obm_region_free(r);
+}
+END_TEST
+
 START_TEST(t_sources_region_offset)
 {
     struct th t;
@@ -317,6 +353,7 @@ sources_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, t_sources_region_determinism, 0, OBM_NPROFILES);
     tcase_add_test(tc, t_sources_region_offset);
+    tcase_add_test(tc, t_sources_region_keep_pages);
     tcase_add_loop_test(tc, t_sources_offset_mmap, 0, NOFFSET_CASES);
     tcase_add_loop_test(tc, t_sources_faulty_transient, 0, OBM_NPROFILES);
     tcase_add_loop_test(tc, t_sources_faulty_middle, 0, OBM_NPROFILES);

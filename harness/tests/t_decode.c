@@ -1,11 +1,13 @@
 /* t_decode.c — fuzz input decoding and the runner options fuzz_ops uses:
  * group fills and thinnings (labels, the batch flag on all but their last
- * operation), FULL checks only where a batch ends, the pokes' trailer, and
- * the shadow's verify budget, which delays a finding but never loses it.
+ * operation), FULL checks only where a batch ends, a region kept across
+ * runs, the pokes' trailer, and the shadow's verify budget, which delays a
+ * finding but never loses it.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hx.h"
 
@@ -47,6 +49,51 @@ END_TEST
 
 /* With --check full, a FULL check runs after each operation that ends a
  * batch (and after the single operations), LOCAL inside. */
+/* fuzz_ops shares one region (keep_pages) between inputs: a run through
+ * it gives the result a run alone gives, and leaves every arena's bytes
+ * as a fresh mapping has them, so the next input cannot tell. */
+START_TEST(kept_region_runs_alike)
+{
+    // py311: fill 512 blocks of 512 bytes, thin every other one
+    static const uint8_t in[] = {5, 7, 0, 0xfe, 192, 7, 0, 0x1f, 0, 0, 9, 40};
+    struct hx_trace t;
+    enum obm_profile p;
+    decode(&t, in, sizeof in, &p);
+    struct hx_run_options o;
+    hx_run_options_default(&o);
+    o.profile = p;
+    o.check = HX_CHECK_FULL | HX_CHECK_END;
+    struct hx_run_result *alone = malloc(sizeof *alone);
+    struct hx_run_result *kept = malloc(sizeof *kept);
+    ck_assert_ptr_nonnull(alone);
+    ck_assert_ptr_nonnull(kept);
+    ck_assert_int_eq(hx_run(&t, &o, alone), 0);
+    struct obm_region_config cfg = {0};
+    cfg.keep_pages = true;
+    o.region = obm_region_new(&cfg);
+    ck_assert_ptr_nonnull(o.region);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(hx_run(&t, &o, kept), 0);
+        ck_assert_uint_eq(obm_region_live(o.region), 0);
+        ck_assert_uint_eq(kept->peak_arenas, alone->peak_arenas);
+        ck_assert_uint_eq(kept->full_checks, alone->full_checks);
+        const uint8_t *arena = (const uint8_t *)obm_region_base(o.region);
+        size_t size = obm_geometry(p)->arena_size;
+        // zeroed in place, not dropped: the next run takes no page fault
+        // (asked before the reads below map any page)
+        unsigned char resident = 0;
+        ck_assert_int_eq(mincore((void *)arena, 4096, &resident), 0);
+        ck_assert_uint_eq(resident & 1, 1);
+        for (size_t i = 0; i < size; i++)
+            ck_assert_msg(arena[i] == 0, "byte %zu of the kept arena", i);
+    }
+    obm_region_free(o.region);
+    free(alone);
+    free(kept);
+    hx_trace_free(&t);
+}
+END_TEST
+
 START_TEST(full_where_batches_end)
 {
     struct hx_trace t;
@@ -135,6 +182,7 @@ main(void)
     TCase *tc = tcase_create("decode");
     tcase_add_test(tc, fill_and_thin);
     tcase_add_test(tc, full_where_batches_end);
+    tcase_add_test(tc, kept_region_runs_alike);
     tcase_add_test(tc, pokes_trailer);
     tcase_add_test(tc, verify_budget_delays_not_loses);
     suite_add_tcase(s, tc);
