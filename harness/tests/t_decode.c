@@ -84,8 +84,10 @@ START_TEST(kept_region_runs_alike)
         unsigned char resident = 0;
         ck_assert_int_eq(mincore((void *)arena, 4096, &resident), 0);
         ck_assert_uint_eq(resident & 1, 1);
-        for (size_t i = 0; i < size; i++)
-            ck_assert_msg(arena[i] == 0, "byte %zu of the kept arena", i);
+        size_t i = 0;
+        while (i < size && arena[i] == 0)
+            i++;
+        ck_assert_msg(i == size, "byte %zu of the kept arena is not 0", i);
     }
     obm_region_free(o.region);
     free(alone);
