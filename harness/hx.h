@@ -383,6 +383,50 @@ int hx_run(const struct hx_trace *t, const struct hx_run_options *o,
  * (false for a clean run); a trace without `expect` expects a clean run. */
 bool hx_as_expected(const struct hx_trace *t, const struct hx_run_result *res);
 
+/* --- Mirroring: our core op by op beside a recording ----------------------
+ */
+
+/* A mirror replays a recorded trace's operations, one at a time as they
+ * are recorded or read, through a py311 heap whose Nth arena starts at the
+ * Nth recorded arena's offset mod POOL_SIZE, and compares each pool
+ * block's placement and the arena requests and releases of each op. */
+struct hx_mirror;
+
+struct hx_mirror_result {
+    unsigned long ops;         /* operations stepped */
+    unsigned long compared;    /* placements compared (pool or raw) */
+    unsigned long arenas_new;  /* arena requests recorded */
+    unsigned long arenas_free; /* arena releases recorded */
+    unsigned long divergences; /* ops where we and the recording differ */
+    size_t first;              /* index of the first divergent op */
+    char what[256];            /* what differed there, in words */
+};
+
+/* Start mirroring trace t (which may still grow); NULL if out of memory
+ * or no address space for the region. */
+struct hx_mirror *hx_mirror_new(const struct hx_trace *t);
+
+/* Replay op i of the trace (ops are stepped in order, each once); return
+ * 0, or 1 if it diverged (counted, the first one described). */
+int hx_mirror_step(struct hx_mirror *m, size_t i);
+
+/* Compare arena events recorded after the last op; return 0 or 1. */
+int hx_mirror_finish(struct hx_mirror *m);
+
+/* Copy out the counts and the first divergence. */
+void hx_mirror_result(const struct hx_mirror *m, struct hx_mirror_result *r);
+
+/* Free the mirror, its heap and its blocks. */
+void hx_mirror_free(struct hx_mirror *m);
+
+/* Print the counts (one line) and the first divergence, if any. */
+void hx_mirror_print(const struct hx_mirror_result *r, const char *name,
+                     double seconds, FILE *out);
+
+/* Write the first n ops of t (their notes and labels too) to path, binary
+ * when it ends in ".obt"; return 0, or -1 with errno set. */
+int hx_write_prefix(const struct hx_trace *t, size_t n, const char *path);
+
 /* --- Minimizing -----------------------------------------------------------
  */
 
