@@ -120,7 +120,27 @@ parse(int argc, char **argv, struct args *a)
     return 0;
 }
 
-/* Start the interpreter on the script and run it; return its status. */
+/* Run sys.argv[0] as __main__ and keep its exit status: a SystemExit
+ * would otherwise end the process inside PyErr_Print(), before the report
+ * (and the recording) could be written. */
+static const char runner[] =
+    "import os, runpy, sys, traceback\n"
+    "sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))\n"
+    "_obcheck_status = 0\n"
+    "try:\n"
+    "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    "except SystemExit as e:\n"
+    "    if isinstance(e.code, int):\n"
+    "        _obcheck_status = e.code\n"
+    "    elif e.code is not None:\n"
+    "        print(e.code, file=sys.stderr)\n"
+    "        _obcheck_status = 1\n"
+    "except BaseException:\n"
+    "    traceback.print_exc()\n"
+    "    _obcheck_status = 1\n";
+
+/* Start the interpreter on the script, run it and finalize; return the
+ * script's exit status, or -1 if Python did not start. */
 static int
 run_python(const struct args *a)
 {
@@ -128,8 +148,6 @@ run_python(const struct args *a)
     PyConfig_InitPythonConfig(&c);
     c.parse_argv = 0;
     PyStatus st = PyConfig_SetBytesString(&c, &c.home, OBCHECK_PYTHON_HOME);
-    if (!PyStatus_Exception(st))
-        st = PyConfig_SetBytesString(&c, &c.run_filename, a->script);
     if (!PyStatus_Exception(st))
         st = PyConfig_SetBytesArgv(&c, a->argc, a->argv);
     if (!PyStatus_Exception(st))
@@ -140,7 +158,16 @@ run_python(const struct args *a)
                 st.err_msg != NULL ? st.err_msg : "?");
         return -1;
     }
-    return Py_RunMain();
+    long status = 1;
+    PyObject *main = PyImport_AddModule("__main__");
+    if (PyRun_SimpleString(runner) == 0 && main != NULL) {
+        PyObject *v = PyObject_GetAttrString(main, "_obcheck_status");
+        status = v != NULL ? PyLong_AsLong(v) : 1;
+        Py_XDECREF(v);
+    }
+    if (Py_FinalizeEx() < 0)
+        status = 120;
+    return (int)(status & 0xff);
 }
 
 static double
