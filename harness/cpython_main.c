@@ -222,6 +222,49 @@ write_trace(const struct hx_trace *t, const char *path)
     return 0;
 }
 
+/* Say what the hooks do for verb a->verb; 0, or 2 with a message. */
+static int
+set_up(const struct args *a, struct hx_trace *t, struct hx_cpy_walk *w,
+       struct hx_cpy_options *o)
+{
+    char err[256];
+    memset(o, 0, sizeof *o);
+    o->keep_going = a->keep_going;
+    if (strcmp(a->verb, "walk") == 0) {
+        if (hx_cpy_walk_init(w, err, sizeof err) != 0) {
+            fprintf(stderr, "obcheck cpython walk: %s\n", err);
+            return 2;
+        }
+        o->walk_every = a->every;
+        o->walk = hx_cpy_walk_check;
+        o->walk_ctx = w;
+        return 0;
+    }
+    o->record = t;
+    if (strcmp(a->verb, "mirror") == 0
+        && (o->mirror = hx_mirror_new(t)) == NULL) {
+        fprintf(stderr, "obcheck cpython mirror: no reference heap: %s\n",
+                strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
+/* The walk's verdict: one last check now that the script has ended. */
+static int
+walk_report(const struct args *a, struct hx_cpy_walk *w)
+{
+    struct hx_cpy_counts n;
+    hx_cpy_counts(&n);
+    hx_cpy_walk_check(w, n.ops);
+    printf("%s: walk: %lu full checks of CPython's heap (every %lu ops and "
+           "at the end): %lu violations\n",
+           a->script, w->checks, a->every, w->violations);
+    int rc = w->violations > 0 ? 1 : 0;
+    hx_cpy_walk_free(w);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -235,52 +278,28 @@ main(int argc, char **argv)
     unsetenv("PYTHONHOME");
     struct hx_trace t;
     hx_trace_init(&t, a.script);
-    struct hx_cpy_options o = {0};
+    struct hx_cpy_options o;
     struct hx_cpy_walk w;
-    bool walking = strcmp(a.verb, "walk") == 0;
-    char err[256];
-    if (walking && hx_cpy_walk_init(&w, err, sizeof err) != 0) {
-        fprintf(stderr, "obcheck cpython walk: %s\n", err);
-        return 2;
+    if ((rc = set_up(&a, &t, &w, &o)) != 0) {
+        hx_trace_free(&t);
+        return rc;
     }
-    if (walking) {
-        o.walk_every = a.every;
-        o.walk = hx_cpy_walk_check;
-        o.walk_ctx = &w;
-    } else {
-        o.record = &t;
-    }
-    if (strcmp(a.verb, "mirror") == 0
-        && (o.mirror = hx_mirror_new(&t)) == NULL) {
-        fprintf(stderr, "obcheck cpython mirror: no reference heap: %s\n",
-                strerror(errno));
-        return 2;
-    }
-    o.keep_going = a.keep_going;
     hx_cpy_install(&o);
     double t0 = now();
     int status = run_python(&a);
     bool hooked = hx_cpy_stop();
     double secs = now() - t0;
     print_counts(a.script, status, secs);
-    if (!hooked) {
+    if (!hooked)
         fputs("obcheck cpython: the hooks were replaced during start-up\n",
               stderr);
+    if (status < 0 || !hooked)
         rc = 2;
-    }
-    if (status < 0)
-        rc = 2;
-    if (walking && rc == 0) {
-        hx_cpy_walk_check(&w, 0);
-        printf("%s: walk: %lu full checks of CPython's heap (every %lu ops "
-               "and at the end): %lu violations\n",
-               a.script, w.checks, a.every, w.violations);
-        rc = w.violations > 0 ? 1 : 0;
-        hx_cpy_walk_free(&w);
-    }
-    if (o.mirror != NULL && rc == 0)
+    else if (o.walk != NULL)
+        rc = walk_report(&a, &w);
+    else if (o.mirror != NULL)
         rc = mirror_report(&a, &t, o.mirror, secs);
-    if (a.out != NULL && rc != 2 && !walking) {
+    if (a.out != NULL && rc != 2 && o.record != NULL) {
         int wrc = write_trace(&t, a.out);
         if (wrc == 0)
             printf("%s: %zu ops, %" PRIu32 " blocks written to %s\n", a.script,
