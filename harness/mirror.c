@@ -188,6 +188,12 @@ diverge(struct hx_mirror *m, size_t i, const char *fmt, const char *x,
         int n = snprintf(m->res.what, sizeof m->res.what, "op #%zu %s %s",
                          i + 1, hx_kind_name(op->kind),
                          hx_label_str(m->t, op->slot, l, sizeof l));
+        // the size too, so the message reads like the trace's line
+        if (n >= 0 && op->kind != HX_FREE && (size_t)n < sizeof m->res.what)
+            n += snprintf(m->res.what + n, sizeof m->res.what - (size_t)n,
+                          op->kind == HX_CALLOC ? " %" PRIu64 " %" PRIu64
+                                                : " %" PRIu64,
+                          op->a, op->b);
         if (n >= 0 && (size_t)n < sizeof m->res.what)
             snprintf(m->res.what + n, sizeof m->res.what - (size_t)n, fmt, x,
                      y);
