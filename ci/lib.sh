@@ -6,11 +6,15 @@
 
 # Packages a fresh Debian 12 machine needs to build and test obcheck.
 # clang-format checks the style, git lists the tracked sources, valgrind
-# and libpython3.11-dev are for the later Valgrind and live-CPython steps.
+# is for the Valgrind step.  libpython3.11-dev gives the static
+# libpython3.11.a that obcheck-cpython links, which needs libexpat1-dev and
+# zlib1g-dev too; libpython3.11-testsuite holds the stdlib tests that
+# ci/cpython-mirror runs as its heavy workload.
 OBCHECK_PACKAGES=(
     gcc make cmake pkg-config git
     clang libclang-rt-14-dev clang-format
-    check valgrind libpython3.11-dev zip
+    check valgrind libpython3.11-dev libexpat1-dev zlib1g-dev
+    libpython3.11-testsuite zip
 )
 
 # Start time of the script that sourced this file, for elapsed times.

@@ -22,6 +22,13 @@ int cmd_invariants(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
 int cmd_campaign(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_cpython(int argc, char **argv);
+
+/* Mirror each of n recorded traces (`run --mirror`): print the counts and
+ * the first divergence, writing the ops up to it to prefix.  Stop at the
+ * first divergence of a trace unless keep_going.  Return a CLI_ status. */
+int cli_mirror_traces(const struct hx_trace *t, size_t n, bool keep_going,
+                      const char *prefix);
 
 /* One run's outcome, as tables and reports show it. */
 struct cli_row {

@@ -62,7 +62,7 @@ put_string(FILE *out, const char *s)
 }
 
 /* Fields each kind prints: 0 none, 1 a, 2 a and b. */
-static const uint8_t nfields[HX_NKINDS] = {1, 2, 1, 0, 1, 1, 0, 0, 2, 1};
+static const uint8_t nfields[HX_NKINDS] = {1, 2, 1, 0, 1, 1, 0, 0, 2, 1, 2, 1};
 
 /* Write op as its trace line ("malloc 17 100") into buf. */
 static void
@@ -194,6 +194,8 @@ emit_op(const struct hx_op *op, FILE *out)
             fprintf(out, "    %s.next = %s;\n", f, num(op->a, a));
         break;
     case HX_CHECK:
+    case HX_ARENA_NEW:
+    case HX_ARENA_FREE:
         break;
     case HX_DOUBLE_FREE:
         fprintf(out,

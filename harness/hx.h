@@ -55,6 +55,10 @@ enum hx_kind {
     HX_WRITE_AFTER_FREE, /* misuse: slot (freed); a = offset, b = length */
     HX_OVERFLOW,         /* misuse: slot (live); a = bytes written past
                           * its requested size */
+    HX_ARENA_NEW,        /* recorded: the allocator got an arena; a = its
+                          * id (1, 2, ... in request order), b = its start
+                          * address mod POOL_SIZE */
+    HX_ARENA_FREE,       /* recorded: arena a was handed back */
     HX_NKINDS
 };
 
@@ -64,6 +68,9 @@ enum hx_kind {
     4u /* malloc, free: inside a fuzz input's group op, so a                  \
         * FULL check waits for the op that ends it (LOCAL                     \
         * here); kept in memory only, never written */
+#define HX_F_OBJ                                                              \
+    8u /* malloc, calloc, realloc, free: a recorded op of CPython's OBJ       \
+        * domain (else MEM); the runner ignores it */
 
 struct hx_op {
     uint8_t kind;  /* enum hx_kind */
@@ -99,6 +106,9 @@ struct hx_trace {
     uint32_t nslots, slotcap;
     struct hx_note *notes;
     size_t nnotes, notecap;
+    /* Where a recording saw each op's block land (hx_place_*), or NULL
+     * when no op carries one: parallel to ops, 0 = nothing recorded. */
+    uint64_t *place;
     /* `expect ID...`: the first violation must carry one of these IDs */
     char expect[HX_MAX_EXPECT][8];
     unsigned nexpect;
@@ -122,6 +132,46 @@ uint32_t hx_slot_fresh(struct hx_trace *t);
 /* Append an operation (line 0 = none); return 0, or -1 if out of memory. */
 int hx_push(struct hx_trace *t, enum hx_kind kind, unsigned flags,
             uint32_t slot, uint64_t a, uint64_t b, uint32_t line);
+
+/* A recorded placement, packed in 64 bits: a raw (non-pool) block, or a
+ * pool block as (arena ordinal = the pool's arenaindex, pool index within
+ * the arena, byte offset within the pool). */
+#define HX_PLACE_NONE 0u
+#define HX_PLACE_RAW 1u
+static inline uint64_t
+hx_place_pool(uint64_t arena, unsigned pool, unsigned offset)
+{
+    return 2u | (uint64_t)(offset & 0xffffu) << 2
+           | (uint64_t)(pool & 0xffu) << 18 | arena << 26;
+}
+static inline bool
+hx_place_is_pool(uint64_t p)
+{
+    return (p & 3u) == 2u;
+}
+static inline uint64_t
+hx_place_arena(uint64_t p)
+{
+    return p >> 26;
+}
+static inline unsigned
+hx_place_pool_index(uint64_t p)
+{
+    return (unsigned)(p >> 18) & 0xffu;
+}
+static inline unsigned
+hx_place_offset(uint64_t p)
+{
+    return (unsigned)(p >> 2) & 0xffffu;
+}
+#define HX_PLACE_MAX_ARENA ((UINT64_C(1) << 38) - 1)
+
+/* Record where op i's block landed (hx_place_*); return 0, or -1 if out
+ * of memory. */
+int hx_set_place(struct hx_trace *t, size_t i, uint64_t place);
+
+/* Write place as text: "raw", "3:12:64" (arena:pool:offset) or "-". */
+const char *hx_place_str(uint64_t place, char *buf, size_t len);
 
 /* Append a comment before the next operation (or trailing the last). */
 int hx_note_add(struct hx_trace *t, bool trailing, const char *text);
@@ -338,6 +388,50 @@ int hx_run(const struct hx_trace *t, const struct hx_run_options *o,
 /* Return whether res's first violation carries one of t's expected IDs
  * (false for a clean run); a trace without `expect` expects a clean run. */
 bool hx_as_expected(const struct hx_trace *t, const struct hx_run_result *res);
+
+/* --- Mirroring: our core op by op beside a recording ----------------------
+ */
+
+/* A mirror replays a recorded trace's operations, one at a time as they
+ * are recorded or read, through a py311 heap whose Nth arena starts at the
+ * Nth recorded arena's offset mod POOL_SIZE, and compares each pool
+ * block's placement and the arena requests and releases of each op. */
+struct hx_mirror;
+
+struct hx_mirror_result {
+    unsigned long ops;         /* operations stepped */
+    unsigned long compared;    /* placements compared (pool or raw) */
+    unsigned long arenas_new;  /* arena requests recorded */
+    unsigned long arenas_free; /* arena releases recorded */
+    unsigned long divergences; /* ops where we and the recording differ */
+    size_t first;              /* index of the first divergent op */
+    char what[256];            /* what differed there, in words */
+};
+
+/* Start mirroring trace t (which may still grow); NULL if out of memory
+ * or no address space for the region. */
+struct hx_mirror *hx_mirror_new(const struct hx_trace *t);
+
+/* Replay op i of the trace (ops are stepped in order, each once); return
+ * 0, or 1 if it diverged (counted, the first one described). */
+int hx_mirror_step(struct hx_mirror *m, size_t i);
+
+/* Compare arena events recorded after the last op; return 0 or 1. */
+int hx_mirror_finish(struct hx_mirror *m);
+
+/* Copy out the counts and the first divergence. */
+void hx_mirror_result(const struct hx_mirror *m, struct hx_mirror_result *r);
+
+/* Free the mirror, its heap and its blocks. */
+void hx_mirror_free(struct hx_mirror *m);
+
+/* Print the counts (one line) and the first divergence, if any. */
+void hx_mirror_print(const struct hx_mirror_result *r, const char *name,
+                     double seconds, FILE *out);
+
+/* Write the first n ops of t (their notes and labels too) to path, binary
+ * when it ends in ".obt"; return 0, or -1 with errno set. */
+int hx_write_prefix(const struct hx_trace *t, size_t n, const char *path);
 
 /* --- Minimizing -----------------------------------------------------------
  */

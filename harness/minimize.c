@@ -56,7 +56,8 @@ struct mini {
 static bool
 has_slot(unsigned kind)
 {
-    return kind != HX_FAULT_ARENAS && kind != HX_FAULT_RAW && kind != HX_CHECK;
+    return kind != HX_FAULT_ARENAS && kind != HX_FAULT_RAW && kind != HX_CHECK
+           && kind != HX_ARENA_NEW && kind != HX_ARENA_FREE;
 }
 
 static bool

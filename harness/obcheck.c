@@ -22,6 +22,8 @@ static const char usage_text[] =
     "  campaign   the main job: every bundled trace in every profile,\n"
     "             generated workloads, fault sweeps, a JSON report\n"
     "  decode     print the program a fuzz input encodes, as a trace\n"
+    "  cpython    record, mirror or walk a live CPython 3.11 (runs\n"
+    "             obcheck-cpython; obcheck cpython --help)\n"
     "\n"
     "Exit status: 0 clean, 1 violations found, 2 usage or input error.\n";
 
@@ -47,13 +49,19 @@ static const char run_usage[] =
     "  --json F         write a JSON report to F (- = stdout)\n"
     "  --junit F        write a JUnit XML report to F\n"
     "  --quiet          no table; failures only\n"
+    "  --mirror         compare with a recording instead (obcheck cpython\n"
+    "                   record): placements and arena events, op by op\n"
+    "  --continue       with --mirror: count every divergence\n"
+    "  --prefix F       with --mirror: where the ops up to the first\n"
+    "                   divergence go (default mirror-divergence.obt)\n"
     "\n"
     "Exit status: 0 clean, 1 violations found, 2 usage or input error.\n";
 
 struct run_cli {
     unsigned profiles;
     struct hx_run_options o;
-    bool sweep, expect, quiet;
+    bool sweep, expect, quiet, mirror, keep_going;
+    const char *prefix;
     unsigned long sweep_max;
     const char *json, *junit;
 };
@@ -71,11 +79,15 @@ parse_run(int argc, char **argv, struct run_cli *c)
         {"json", required_argument, 0, 'j'},
         {"junit", required_argument, 0, 'u'},
         {"quiet", no_argument, 0, 'q'},
+        {"mirror", no_argument, 0, 'M'},
+        {"continue", no_argument, 0, 'C'},
+        {"prefix", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     memset(c, 0, sizeof *c);
     hx_run_options_default(&c->o);
     c->profiles = 1u << OBM_PROFILE_DEFAULT;
+    c->prefix = "mirror-divergence.obt";
     int idx = 0;
     for (int ch; (ch = getopt_long(argc, argv, "h", longs, &idx)) != -1;) {
         char *end;
@@ -110,6 +122,15 @@ parse_run(int argc, char **argv, struct run_cli *c)
             break;
         case 'q':
             c->quiet = true;
+            break;
+        case 'M':
+            c->mirror = true;
+            break;
+        case 'C':
+            c->keep_going = true;
+            break;
+        case 'P':
+            c->prefix = optarg;
             break;
         case 'h':
             fputs(run_usage, stdout);
@@ -175,6 +196,11 @@ cmd_run(int argc, char **argv)
     size_t n;
     if ((rc = cli_load_all(argv + optind, argc - optind, &t, &n)) != 0)
         return rc;
+    if (c.mirror) {
+        rc = cli_mirror_traces(t, n, c.keep_going, c.prefix);
+        cli_free_all(t, n);
+        return rc;
+    }
     struct cli_rows rows = {0};
     struct hx_run_result *res = malloc(sizeof *res);
     for (size_t i = 0; i < n && res != NULL; i++)
@@ -202,7 +228,8 @@ static const struct {
 } verbs[] = {{"run", cmd_run},           {"gen", cmd_gen},
              {"minimize", cmd_minimize}, {"convert", cmd_convert},
              {"stats", cmd_stats},       {"invariants", cmd_invariants},
-             {"campaign", cmd_campaign}, {"decode", cmd_decode}};
+             {"campaign", cmd_campaign}, {"decode", cmd_decode},
+             {"cpython", cmd_cpython}};
 
 int
 main(int argc, char **argv)

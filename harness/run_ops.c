@@ -297,6 +297,13 @@ hx_execute(struct hx_runner *r, const struct hx_op *op)
     case HX_CHECK:
         r->force_full = true;
         break;
+    case HX_ARENA_NEW:
+        // a recorded arena's start residue, for the arena requested next
+        if (r->arenas.region != NULL)
+            obm_region_set_offset(r->arenas.region, (size_t)op->b);
+        break;
+    case HX_ARENA_FREE:
+        break;
     default:
         op_misuse(r, op);
         break;

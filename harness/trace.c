@@ -5,13 +5,14 @@
  */
 #include "hx.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const kind_names[HX_NKINDS] = {
-    "malloc",           "calloc",    "realloc", "free",
-    "fault arenas",     "fault raw", "check",   "double-free",
-    "write-after-free", "overflow",
+    "malloc",           "calloc",    "realloc",   "free",
+    "fault arenas",     "fault raw", "check",     "double-free",
+    "write-after-free", "overflow",  "arena new", "arena free",
 };
 
 const char *
@@ -46,6 +47,7 @@ hx_trace_free(struct hx_trace *t)
     free(t->source);
     free(t->ops);
     free(t->lines);
+    free(t->place);
     free(t->labels);
     free(t->notes);
     memset(t, 0, sizeof *t);
@@ -190,6 +192,12 @@ hx_push(struct hx_trace *t, enum hx_kind kind, unsigned flags, uint32_t slot,
                 memset(lines, 0, t->nops * sizeof *lines);
             t->lines = lines;
         }
+        if (t->place != NULL) {
+            uint64_t *place = realloc(t->place, cap * sizeof *place);
+            if (place == NULL)
+                return -1;
+            t->place = place;
+        }
         t->opcap = cap;
     } else if (t->lines == NULL && line != 0) {
         t->lines = calloc(t->opcap, sizeof *t->lines);
@@ -205,8 +213,35 @@ hx_push(struct hx_trace *t, enum hx_kind kind, unsigned flags, uint32_t slot,
     op->b = b;
     if (t->lines != NULL)
         t->lines[t->nops] = line;
+    if (t->place != NULL)
+        t->place[t->nops] = HX_PLACE_NONE;
     t->nops++;
     return 0;
+}
+
+int
+hx_set_place(struct hx_trace *t, size_t i, uint64_t place)
+{
+    // most traces carry no placement at all: the array comes with the first
+    if (t->place == NULL && place == HX_PLACE_NONE)
+        return 0;
+    if (t->place == NULL
+        && (t->place = calloc(t->opcap, sizeof *t->place)) == NULL)
+        return -1;
+    if (i < t->nops)
+        t->place[i] = place;
+    return 0;
+}
+
+const char *
+hx_place_str(uint64_t place, char *buf, size_t len)
+{
+    if (hx_place_is_pool(place))
+        snprintf(buf, len, "%" PRIu64 ":%u:%u", hx_place_arena(place),
+                 hx_place_pool_index(place), hx_place_offset(place));
+    else
+        snprintf(buf, len, "%s", place == HX_PLACE_RAW ? "raw" : "-");
+    return buf;
 }
 
 int

@@ -38,12 +38,14 @@ enum {
     M_TRAILING = 0x3f,
     M_LABEL_NUM = 0x4f,
     M_LABEL_NAME = 0x5f,
+    M_ATTR = 0x6f, /* a recorded op's domain and placement */
 };
 
 static bool
 has_slot(unsigned kind)
 {
-    return kind != HX_FAULT_ARENAS && kind != HX_FAULT_RAW && kind != HX_CHECK;
+    return kind != HX_FAULT_ARENAS && kind != HX_FAULT_RAW && kind != HX_CHECK
+           && kind != HX_ARENA_NEW && kind != HX_ARENA_FREE;
 }
 
 /* What an operation tag's bits 5-7 carry: nothing, fault flags, the low
@@ -87,6 +89,9 @@ struct bin {
     char *err;
     size_t errlen;
     int label; /* the pending label: 0 none, 1 num, 2 name */
+    bool attr; /* an attribute record waits for its op */
+    unsigned attr_flags;
+    uint64_t place;
     uint64_t num;
     char name[MAX_NAME + 1];
 };
@@ -289,6 +294,12 @@ read_numbers(struct bin *b, unsigned kind, unsigned x, uint64_t *a,
         if (get_varint(b, "an offset", a) != 0)
             return -1;
         return get_varint(b, "a length", bb);
+    case HX_ARENA_NEW:
+        if (get_varint(b, "an arena id", a) != 0)
+            return -1;
+        return get_varint(b, "an arena offset", bb);
+    case HX_ARENA_FREE:
+        return get_varint(b, "an arena id", a);
     default:
         return 0;
     }
@@ -318,8 +329,41 @@ read_op(struct bin *b, uint8_t tag, size_t at)
         return -1;
     if (read_numbers(b, kind, x, &a, &bb) != 0)
         return -1;
-    if (hx_push(b->t, kind, use == X_FLAGS ? x : 0, slot, a, bb, 0) != 0)
+    bool placed = kind == HX_MALLOC || kind == HX_CALLOC || kind == HX_REALLOC;
+    if (b->attr && !placed && (kind != HX_FREE || b->place != HX_PLACE_NONE))
+        return bad(b, at, "expected an operation the attribute fits, found %s",
+                   hx_kind_name(kind));
+    unsigned flags = (use == X_FLAGS ? x : 0) | (b->attr ? b->attr_flags : 0);
+    if (hx_push(b->t, kind, flags, slot, a, bb, 0) != 0
+        || hx_set_place(b->t, b->t->nops - 1, b->attr ? b->place : 0) != 0)
         return bad(b, at, "out of memory");
+    b->attr = false;
+    return 0;
+}
+
+/* An attribute record: varint v = OBJ bit | placement kind << 1 (1 raw,
+ * 2 pool: arena, pool and offset varints follow); names the next op. */
+static int
+read_attr(struct bin *b, size_t at)
+{
+    uint64_t v, f[3] = {0, 0, 0};
+    if (b->attr || b->label != 0)
+        return bad(b, at, "expected an operation, found another attribute");
+    if (get_varint(b, "an attribute", &v) != 0)
+        return -1;
+    if (v == 0 || v > 5)
+        return bad(b, at + 1, "expected an attribute 1..5, found %" PRIu64, v);
+    for (unsigned k = 0; v >> 1 == 2 && k < 3; k++)
+        if (get_varint(b, "a placement field", &f[k]) != 0)
+            return -1;
+    if (f[0] > HX_PLACE_MAX_ARENA || f[1] > 0xff || f[2] > 0xffff)
+        return bad(b, at, "expected a placement in range");
+    b->attr = true;
+    b->attr_flags = v & 1 ? HX_F_OBJ : 0;
+    b->place = v >> 1 == 2
+                   ? hx_place_pool(f[0], (unsigned)f[1], (unsigned)f[2])
+               : v >> 1 == 1 ? HX_PLACE_RAW
+                             : HX_PLACE_NONE;
     return 0;
 }
 
@@ -347,7 +391,8 @@ read_record(struct bin *b, bool *end)
         return -1;
     if ((tag & 0x0f) < HX_NKINDS)
         return read_op(b, tag, at);
-    if (b->label != 0 && tag != M_LABEL_NUM && tag != M_LABEL_NAME)
+    if ((b->label != 0 || b->attr) && tag != M_LABEL_NUM && tag != M_LABEL_NAME
+        && tag != M_ATTR)
         return bad(b, at,
                    "expected an operation on a new block after a "
                    "label, found tag 0x%02x",
@@ -369,6 +414,8 @@ read_record(struct bin *b, bool *end)
     case M_LABEL_NUM:
     case M_LABEL_NAME:
         return read_label(b, tag, at);
+    case M_ATTR:
+        return read_attr(b, at);
     default:
         return bad(b, at, "expected a record tag, found 0x%02x", tag);
     }
@@ -490,6 +537,20 @@ write_op(struct sink *s, const struct hx_trace *t, const struct hx_op *op,
                  : use == X_SIZE     ? (unsigned)(op->a & 7)
                  : use == X_DISTANCE ? (unsigned)(d & 7)
                                      : 0;
+    uint64_t pl = t->place != NULL ? t->place[op - t->ops] : HX_PLACE_NONE;
+    uint64_t v = (op->kind <= HX_FREE && (op->flags & HX_F_OBJ) ? 1u : 0u)
+                 | (hx_place_is_pool(pl) ? 4u
+                    : pl == HX_PLACE_RAW ? 2u
+                                         : 0u);
+    if (v != 0) {
+        put_bytes(s, &(uint8_t){M_ATTR}, 1);
+        put_varint(s, v);
+    }
+    if (v >= 4) {
+        put_varint(s, hx_place_arena(pl));
+        put_varint(s, hx_place_pool_index(pl));
+        put_varint(s, hx_place_offset(pl));
+    }
     if (has_slot(op->kind) && !ref) {
         write_label(s, t, slot, *seen);
         if (slot < t->nslots)
@@ -505,10 +566,12 @@ write_op(struct sink *s, const struct hx_trace *t, const struct hx_op *op,
         put_varint(s, op->a >> 3);
     else if (op->kind == HX_OVERFLOW || (use == X_FLAGS && x == 0))
         put_varint(s, op->a);
-    else if (op->kind == HX_CALLOC || op->kind == HX_WRITE_AFTER_FREE) {
+    else if (op->kind == HX_CALLOC || op->kind == HX_WRITE_AFTER_FREE
+             || op->kind == HX_ARENA_NEW) {
         put_varint(s, op->a);
         put_varint(s, op->b);
-    }
+    } else if (op->kind == HX_ARENA_FREE)
+        put_varint(s, op->a);
 }
 
 static void

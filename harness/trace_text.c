@@ -275,10 +275,85 @@ parse_expect(struct reader *r)
     return 0;
 }
 
+/* Parse "A:P:B" (arena ordinal, pool index, block offset) or "raw". */
+static const char *
+parse_place(const char *s, size_t n, uint64_t *place)
+{
+    uint64_t v[3];
+    size_t k = 0;
+    if (n == 3 && memcmp(s, "raw", 3) == 0) {
+        *place = HX_PLACE_RAW;
+        return NULL;
+    }
+    for (unsigned f = 0; f < 3; f++) {
+        size_t start = k;
+        while (k < n && s[k] != ':')
+            k++;
+        if (parse_number(s + start, k - start, false, &v[f]) != NULL
+            || (f < 2) != (k < n))
+            return "";
+        k++;
+    }
+    if (v[0] > HX_PLACE_MAX_ARENA || v[1] > 0xff || v[2] > 0xffff)
+        return " (out of range)";
+    *place = hx_place_pool(v[0], (unsigned)v[1], (unsigned)v[2]);
+    return NULL;
+}
+
+/* Take a recorded op's attributes: `obj` (the OBJ domain), then
+ * `@A:P:B` or `@raw` (where the recording saw the block land). */
+static int
+take_attrs(struct reader *r, enum hx_kind kind, unsigned *flags,
+           uint64_t *place)
+{
+    const char *tok = NULL;
+    size_t n = 0;
+    const char *p = r->p;
+    if (next_token(r, &tok, &n) && n == 3 && memcmp(tok, "obj", 3) == 0) {
+        *flags |= HX_F_OBJ;
+        took(r, tok, n);
+        p = r->p;
+    }
+    r->p = p;
+    bool placed = kind != HX_FREE;
+    if (!placed || !next_token(r, &tok, &n) || tok[0] != '@') {
+        r->p = p;
+        return 0;
+    }
+    const char *why = parse_place(tok + 1, n - 1, place);
+    if (why != NULL)
+        return expected(r, "a placement @ARENA:POOL:OFFSET or @raw", tok, n,
+                        why);
+    took(r, tok, n);
+    return 0;
+}
+
+/* arena new ID OFFSET | arena free ID */
+static int
+parse_arena(struct reader *r, enum hx_kind *kind, uint64_t *a, uint64_t *b)
+{
+    const char *tok = NULL;
+    size_t n = 0;
+    const char *what = "'new' or 'free'";
+    if (!next_token(r, &tok, &n))
+        return expected(r, what, NULL, 0, "");
+    if (n == 3 && memcmp(tok, "new", 3) == 0)
+        *kind = HX_ARENA_NEW;
+    else if (n == 4 && memcmp(tok, "free", 4) == 0)
+        *kind = HX_ARENA_FREE;
+    else
+        return expected(r, what, tok, n, "");
+    took(r, tok, n);
+    int rc = take_number(r, "an arena id", a);
+    if (rc == 0 && *kind == HX_ARENA_NEW)
+        rc = take_number(r, "an offset", b);
+    return rc != 0 ? rc : take_end(r);
+}
+
 /* Take the operands of kind (a slot op or check) and the line's end. */
 static int
 parse_operands(struct reader *r, enum hx_kind kind, uint32_t *slot,
-               uint64_t *a, uint64_t *b)
+               uint64_t *a, uint64_t *b, unsigned *flags, uint64_t *place)
 {
     int rc = 0;
     if (kind != HX_CHECK)
@@ -300,6 +375,8 @@ parse_operands(struct reader *r, enum hx_kind kind, uint32_t *slot,
         if (rc == 0 && more(r))
             rc = take_number(r, "a length", b);
     }
+    if (rc == 0 && kind <= HX_FREE)
+        rc = take_attrs(r, kind, flags, place);
     return rc != 0 ? rc : take_end(r);
 }
 
@@ -310,9 +387,9 @@ parse_op(struct reader *r, const char *tok, size_t n)
     enum hx_kind kind = HX_NKINDS;
     unsigned flags = 0;
     uint32_t slot = HX_NO_SLOT;
-    uint64_t a = 0, b = 0;
+    uint64_t a = 0, b = 0, place = HX_PLACE_NONE;
     int rc;
-    for (unsigned k = 0; k < HX_NKINDS; k++) {
+    for (unsigned k = 0; k <= HX_OVERFLOW; k++) {
         // faults take two words and are parsed on their own
         const char *v = hx_kind_name(k);
         if (k != HX_FAULT_ARENAS && k != HX_FAULT_RAW && strlen(v) == n
@@ -320,20 +397,25 @@ parse_op(struct reader *r, const char *tok, size_t n)
             kind = (enum hx_kind)k;
     }
     bool fault = kind == HX_NKINDS && n == 5 && memcmp(tok, "fault", 5) == 0;
-    if (kind == HX_NKINDS && !fault) {
+    bool arena = kind == HX_NKINDS && n == 5 && memcmp(tok, "arena", 5) == 0;
+    if (kind == HX_NKINDS && !fault && !arena) {
         char q[48];
         return fail(r,
                     "expected an operation (malloc, calloc, realloc, "
                     "free, fault, check, double-free, write-after-free, "
-                    "overflow or expect), found '%s'",
+                    "overflow, arena or expect), found '%s'",
                     quote(tok, n, q, sizeof q));
     }
     took(r, tok, n);
     if (fault)
         rc = parse_fault(r, &kind, &flags, &a);
+    else if (arena)
+        rc = parse_arena(r, &kind, &a, &b);
     else
-        rc = parse_operands(r, kind, &slot, &a, &b);
-    if (rc == 0 && hx_push(r->t, kind, flags, slot, a, b, (uint32_t)r->line))
+        rc = parse_operands(r, kind, &slot, &a, &b, &flags, &place);
+    if (rc == 0
+        && (hx_push(r->t, kind, flags, slot, a, b, (uint32_t)r->line) != 0
+            || hx_set_place(r->t, r->t->nops - 1, place) != 0))
         return fail(r, "out of memory");
     return rc;
 }
@@ -438,7 +520,11 @@ write_op(const struct hx_trace *t, const struct hx_op *op, FILE *out)
         return;
     }
     fputs(hx_kind_name(op->kind), out);
-    if (op->kind == HX_CHECK)
+    if (op->kind == HX_ARENA_NEW || op->kind == HX_ARENA_FREE)
+        fprintf(out, " %" PRIu64, op->a);
+    if (op->kind == HX_ARENA_NEW)
+        fprintf(out, " %" PRIu64, op->b);
+    if (op->kind == HX_CHECK || op->kind >= HX_ARENA_NEW)
         return;
     fprintf(out, " %s", hx_label_str(t, op->slot, l, sizeof l));
     switch (op->kind) {
@@ -460,6 +546,11 @@ write_op(const struct hx_trace *t, const struct hx_op *op, FILE *out)
     default:
         break;
     }
+    if (op->kind <= HX_FREE && (op->flags & HX_F_OBJ))
+        fputs(" obj", out);
+    uint64_t pl = t->place != NULL ? t->place[op - t->ops] : HX_PLACE_NONE;
+    if (pl != HX_PLACE_NONE)
+        fprintf(out, " @%s", hx_place_str(pl, l, sizeof l));
 }
 
 /* Print t in canonical text; return 0, or -1 on a write error. */

@@ -15,6 +15,7 @@
 
 #define MAX_REACH 4096 /* overflow K, write-after-free's offset + length */
 #define MAX_NOTE 2048  /* bytes of one note (harness/TRACES.md) */
+#define ARENA_OFFSET_LIMIT (1 << 20) /* an arena's start mod POOL_SIZE */
 #define NAME_FIRST "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 #define NAME_REST "0123456789.-"
 
@@ -30,17 +31,27 @@ enum {
 struct checker {
     const struct hx_trace *t;
     uint64_t *slot;
+    uint64_t narenas; /* `arena new` ops seen */
     char *err;
     size_t errlen;
 };
 
 /* Fields each kind uses: 0 none, 1 a, 2 a and b. */
-static const uint8_t nfields[HX_NKINDS] = {1, 2, 1, 0, 1, 1, 0, 0, 2, 1};
+static const uint8_t nfields[HX_NKINDS] = {1, 2, 1, 0, 1, 1, 0, 0, 2, 1, 2, 1};
 
 static bool
 has_slot(unsigned kind)
 {
-    return kind != HX_FAULT_ARENAS && kind != HX_FAULT_RAW && kind != HX_CHECK;
+    return kind != HX_FAULT_ARENAS && kind != HX_FAULT_RAW && kind != HX_CHECK
+           && kind != HX_ARENA_NEW && kind != HX_ARENA_FREE;
+}
+
+/* The block operations a recording marks with a domain. */
+static bool
+recorded_kind(unsigned kind)
+{
+    return kind == HX_MALLOC || kind == HX_CALLOC || kind == HX_REALLOC
+           || kind == HX_FREE;
 }
 
 static const char *
@@ -130,6 +141,17 @@ check_fields(struct checker *c, size_t i)
     bool fault = op->kind == HX_FAULT_ARENAS || op->kind == HX_FAULT_RAW;
     bool batch = op->kind == HX_MALLOC || op->kind == HX_FREE;
     unsigned flags = op->flags & (batch ? ~HX_F_BATCH : ~0u);
+    if (recorded_kind(op->kind))
+        flags &= ~HX_F_OBJ;
+    uint64_t pl = t->place != NULL ? t->place[i] : HX_PLACE_NONE;
+    if (pl != HX_PLACE_NONE
+        && ((op->kind != HX_MALLOC && op->kind != HX_CALLOC
+             && op->kind != HX_REALLOC)
+            || (pl != HX_PLACE_RAW && !hx_place_is_pool(pl))))
+        return fail(c, i,
+                    "%s carries placement 0x%" PRIx64
+                    "; expected one only on malloc, calloc and realloc",
+                    verb, pl);
     if (!fault && flags != 0)
         return fail(c, i, "%s carries flags 0x%x; expected none", verb,
                     op->flags);
@@ -178,6 +200,23 @@ check_values(struct checker *c, size_t i)
         if (op->a < 1 || op->a > MAX_REACH)
             return fail_block(c, i, " by %" PRIu64 " bytes; expected 1..%d",
                               op->a, MAX_REACH);
+        return 0;
+    case HX_ARENA_NEW:
+        // ids count the requests, so a release can name its arena
+        if (op->a != ++c->narenas)
+            return fail(c, i, "arena new %" PRIu64 "; expected id %" PRIu64,
+                        op->a, c->narenas);
+        if (op->b >= ARENA_OFFSET_LIMIT || op->b % 4096 != 0)
+            return fail(c, i,
+                        "arena new %" PRIu64 " at offset %" PRIu64
+                        "; expected a page multiple below %d",
+                        op->a, op->b, ARENA_OFFSET_LIMIT);
+        return 0;
+    case HX_ARENA_FREE:
+        if (op->a < 1 || op->a > c->narenas)
+            return fail(c, i,
+                        "arena free %" PRIu64 "; expected an id 1..%" PRIu64,
+                        op->a, c->narenas);
         return 0;
     case HX_WRITE_AFTER_FREE:
         if (op->b < 1)

@@ -184,6 +184,43 @@ START_TEST(text_binary_text)
 }
 END_TEST
 
+/* A recording's extras: arena events, the OBJ domain, placements. */
+static const char recorded[] = "arena new 1 4096\n"
+                               "malloc 0 24 @0:0:48\n"
+                               "malloc big 600 obj @raw\n"
+                               "calloc 2 3 8 obj @0:1:48\n"
+                               "realloc 0 40 @0:2:48  # moved\n"
+                               "free big obj\n"
+                               "arena new 2 0\n"
+                               "free 2\n"
+                               "arena free 1\n";
+
+START_TEST(recorded_round_trip)
+{
+    struct hx_trace t, u;
+    char err[256] = "";
+    must_read(&t, recorded);
+    ck_assert_ptr_nonnull(t.place);
+    ck_assert_uint_eq(t.ops[2].flags, HX_F_OBJ);
+    ck_assert_uint_eq(t.place[2], HX_PLACE_RAW);
+    ck_assert_uint_eq(hx_place_pool_index(t.place[4]), 2);
+    char *s = text_of(&t);
+    ck_assert_str_eq(s, recorded);
+    size_t n;
+    uint8_t *b = binary_of(&t, &n);
+    ck_assert_msg(hx_read_binary(&u, "b", b, n, err, sizeof err) == 0, "%s",
+                  err);
+    char *s2 = text_of(&u);
+    ck_assert_str_eq(s2, recorded);
+    ck_assert_int_eq(memcmp(u.place, t.place, t.nops * sizeof *t.place), 0);
+    free(s);
+    free(s2);
+    free(b);
+    hx_trace_free(&t);
+    hx_trace_free(&u);
+}
+END_TEST
+
 /* Generated traces (numeric label == slot) carry no label records, and
  * recent blocks cost one byte of distance. */
 START_TEST(binary_compact)
@@ -287,7 +324,7 @@ START_TEST(validate_ops)
     t.ops[2].kind = HX_NKINDS;
     ck_assert_int_eq(hx_validate(&t, err, sizeof err), -1);
     ck_assert_str_eq(err, "gen:x: op #3: expected an operation kind below "
-                          "10, found 10");
+                          "12, found 12");
     t.ops[2] = (struct hx_op){.kind = HX_CHECK, .slot = a};
     ck_assert_int_eq(hx_validate(&t, err, sizeof err), -1);
     ck_assert_str_eq(err, "gen:x: op #3: check names slot 0; expected none");
@@ -581,6 +618,7 @@ main(int argc, char **argv)
     tcase_add_test(tc, text_canonical);
     tcase_add_test(tc, text_binary_text);
     tcase_add_test(tc, binary_compact);
+    tcase_add_test(tc, recorded_round_trip);
     tcase_add_test(tc, binary_renumbers);
     tcase_add_test(tc, text_long_lines);
     tcase_add_test(tc, validate_ops);

@@ -1,0 +1,1 @@
+# Nothing but the interpreter's own start-up and shutdown.
