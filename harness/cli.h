@@ -22,6 +22,7 @@ int cmd_invariants(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
 int cmd_campaign(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_allocator(int argc, char **argv);
 
 /* One run's outcome, as tables and reports show it. */
 struct cli_row {
