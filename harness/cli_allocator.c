@@ -40,6 +40,7 @@ static const char allocator_usage[] =
     "                   realloc-chains, calloc-heavy, python-mix)\n"
     "  --ops N          operations per generated workload (default 20000)\n"
     "  --seed S         generator seed (default 1)\n"
+    "  --profile P      the geometry generators aim at (default py311)\n"
     "  --check SPEC     as for `obcheck run`; default full with a view,\n"
     "                   every=1024 for a black box\n"
     "  --threads N      also N threads at once, with cross-thread frees\n"
@@ -96,6 +97,8 @@ apply_option(struct acli *c, int ch, const char *name)
     case 'n':
         c->ops = strtoul(optarg, &end, 10);
         return *end != '\0' || c->ops == 0 ? bad_value(name) : 0;
+    case 'P':
+        return obm_profile_parse(optarg, &c->profile) ? bad_value(name) : 0;
     case 's':
         c->seed = strtoull(optarg, &end, 0);
         return *end != '\0' || end == optarg ? bad_value(name) : 0;
@@ -137,6 +140,7 @@ parse_allocator(int argc, char **argv, struct acli *c)
         {"gen", required_argument, 0, 'g'},
         {"ops", required_argument, 0, 'n'},
         {"seed", required_argument, 0, 's'},
+        {"profile", required_argument, 0, 'P'},
         {"check", required_argument, 0, 'c'},
         {"threads", required_argument, 0, 't'},
         {"timeout", required_argument, 0, 'd'},
@@ -149,6 +153,7 @@ parse_allocator(int argc, char **argv, struct acli *c)
     c->ao.realloc_zero = -1;
     c->ops = 20000;
     c->seed = 1;
+    c->profile = OBM_PROFILE_DEFAULT;
     c->timeout = 60;
     c->out_dir = ".";
     int idx = 0;
@@ -186,7 +191,7 @@ generate(const struct acli *c, struct hx_trace *t, size_t *n)
         c->ngens > 0 ? c->ngens : sizeof default_gens / sizeof default_gens[0];
     for (size_t k = 0; k < nk; k++) {
         const struct hx_generator *g = hx_generator_find(kinds[k]);
-        struct hx_gen_options go = {c->ops, c->seed, OBM_PROFILE_DEFAULT};
+        struct hx_gen_options go = {c->ops, c->seed, c->profile};
         char src[64];
         snprintf(src, sizeof src, "gen:%s", g->name);
         hx_trace_init(&t[*n], src);
@@ -298,15 +303,22 @@ cmd_allocator(int argc, char **argv)
         return rc;
     if (c.all_known) {
         rc = all_known(&c, t, n);
-    } else if ((rc = open_allocator(&c, c.spec, &a)) == 0) {
+    } else if ((rc = open_allocator(&c, c.spec, &a)) == 0 && c.threads > 0
+               && !a->thread_safe) {
+        fprintf(stderr,
+                "obcheck allocator: %s is not thread-safe (declare it with "
+                "--thread-safe if it is); --threads refused\n",
+                a->name);
+        rc = CLI_USAGE;
+    } else if (rc == 0) {
         struct acli_outcome out;
         rc = acli_battery(&c, a, t, n, &out);
         if (c.threads > 0 && rc != CLI_USAGE) {
             int trc = acli_threads(&c, a, t, n, &out);
             rc = trc > rc ? trc : rc;
         }
-        hx_allocator_close(a);
     }
+    hx_allocator_close(a);
     cli_free_all(t, n);
     return rc;
 }

@@ -18,6 +18,7 @@ struct acli {
     size_t ngens;
     unsigned long ops;
     uint64_t seed;
+    enum obm_profile profile; /* geometry the generators aim at */
     unsigned check;
     unsigned long every;
     bool check_set;

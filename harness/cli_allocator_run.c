@@ -75,7 +75,7 @@ crash_finding(const struct acli *c, const struct job *j,
     const struct hx_probe *probes = hx_probes(&np);
     struct inv_violation v;
     memset(&v, 0, sizeof v);
-    v.id = j->t == NULL ? probes[j->probe].id : "K15";
+    v.id = j->t == NULL ? probes[j->probe].crash_id : "K15";
     v.arena = v.szidx = -1;
     v.opno = cr->last_op;
     res->first_op = cr->last_op;
@@ -89,13 +89,15 @@ crash_finding(const struct acli *c, const struct job *j,
         const struct hx_op *op =
             cr->last_op > 0 ? &j->t->ops[cr->last_op - 1] : NULL;
         char label[48] = "", a[48], b[64], path[512];
+        const char *slash = strrchr(j->a->name, '/');
         if (op != NULL && op->slot != HX_NO_SLOT)
             hx_label_str(j->t, op->slot, label, sizeof label);
         snprintf(res->what, sizeof res->what, "%s %s",
                  op != NULL ? hx_kind_name(op->kind) : "start", label);
-        snprintf(path, sizeof path, "%s/crash-%s-%s.trace", c->out_dir,
-                 file_part(j->a->name, a, sizeof a),
-                 file_part(j->t->source, b, sizeof b));
+        snprintf(
+            path, sizeof path, "%s/crash-%s-%s.trace", c->out_dir,
+            file_part(slash != NULL ? slash + 1 : j->a->name, a, sizeof a),
+            file_part(j->t->source, b, sizeof b));
         bool saved = write_prefix(j->t, cr->last_op, path) == 0;
         // the message has INV_MESSAGE_LEN bytes: the path is printed apart
         snprintf(v.message, sizeof v.message, "%.40s in op #%lu %.40s",

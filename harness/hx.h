@@ -323,7 +323,8 @@ struct hx_run_result;
 /* The contract probes the battery runs besides workloads (K8, K11-K14):
  * each is one numbered step, so a crash inside one is attributed to it. */
 struct hx_probe {
-    const char *id; /* the K ID it checks */
+    const char *id;       /* the K ID it checks */
+    const char *crash_id; /* the ID of a crash inside it */
     const char *name;
 };
 
