@@ -11,6 +11,9 @@ OBCHECK_PACKAGES=(
     gcc make cmake pkg-config git
     clang libclang-rt-14-dev clang-format
     check valgrind libpython3.11-dev zip
+    # allocators `obcheck allocator --all-known` checks besides glibc,
+    # pymalloc (libpython3.11) and the reference core
+    libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4
 )
 
 # Start time of the script that sourced this file, for elapsed times.

@@ -37,6 +37,7 @@ struct acli_outcome {
     char where[ACLI_MAX_IDS][24];         /* the job it failed in */
     size_t nids;
     bool viewed;      /* the checker ran on its state */
+    bool usable;      /* the allocator reports usable sizes (K7, K10) */
     double ops_per_s; /* on the first workload */
     bool failed;
 };

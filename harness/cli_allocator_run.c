@@ -217,6 +217,39 @@ acli_battery(const struct acli *c, const struct hx_allocator *a,
     return worst;
 }
 
+/* Write the card's cell for row r of outcome o into cell. */
+static void
+card_cell(const struct acli_outcome *o, size_t r, char *cell, size_t len)
+{
+    const char *id = o->ids[r];
+    bool sized = strcmp(id, "K7") == 0 || strcmp(id, "K10") == 0;
+    // K9 counts the arenas of the reference's own source only
+    if (strcmp(id, "K9") == 0 || (strcmp(id, "INV") == 0 && !o->viewed)
+        || (sized && !o->usable))
+        snprintf(cell, len, "n/a");
+    else if (o->first_op[r] == 0)
+        snprintf(cell, len, "pass");
+    else
+        snprintf(cell, len, "FAIL@op %lu", o->first_op[r]);
+}
+
+static void
+card_notes(const char *const *names, const struct acli_outcome *o, size_t n,
+           FILE *out)
+{
+    fputs("\npass; FAIL@op N: the op (or probe) where the first job that "
+          "failed saw it;\nn/a: K9 is about the reference's arena source, "
+          "K7 and K10 need a usable-size\nquery, INV/B needs "
+          "PREFIXobcheck_view.  ops/s: the first workload, shadow model\n"
+          "included.  The IDs: obcheck invariants.\n",
+          out);
+    for (size_t c = 0; c < n; c++)
+        for (size_t r = 0; r < o[c].nids; r++)
+            if (o[c].first_op[r] != 0)
+                fprintf(out, "  %s %s: first in %s\n", names[c], o[c].ids[r],
+                        o[c].where[r]);
+}
+
 void
 acli_card(const char *const *names, const struct acli_outcome *o, size_t n,
           FILE *out)
@@ -225,27 +258,21 @@ acli_card(const char *const *names, const struct acli_outcome *o, size_t n,
         return;
     fprintf(out, "\n%-22s", "check");
     for (size_t c = 0; c < n; c++)
-        fprintf(out, " %-12s", names[c]);
+        fprintf(out, c + 1 < n ? " %-12s" : " %s", names[c]);
     fputc('\n', out);
     for (size_t r = 0; r < o[0].nids; r++) {
-        const char *id = o[0].ids[r];
-        bool inv = strcmp(id, "INV") == 0;
-        fprintf(out, "%-22s", inv ? "INV/B (obcheck_view)" : id);
+        bool inv = strcmp(o[0].ids[r], "INV") == 0;
+        fprintf(out, "%-22s", inv ? "INV/B (obcheck_view)" : o[0].ids[r]);
         for (size_t c = 0; c < n; c++) {
             char cell[32];
-            // K9 counts arenas of the reference's own source only
-            if (strcmp(id, "K9") == 0 || (inv && !o[c].viewed))
-                snprintf(cell, sizeof cell, "n/a");
-            else if (o[c].first_op[r] == 0)
-                snprintf(cell, sizeof cell, "pass");
-            else
-                snprintf(cell, sizeof cell, "FAIL@op %lu", o[c].first_op[r]);
-            fprintf(out, " %-12s", cell);
+            card_cell(&o[c], r, cell, sizeof cell);
+            fprintf(out, c + 1 < n ? " %-12s" : " %s", cell);
         }
         fputc('\n', out);
     }
-    fprintf(out, "%-22s", "ops/s (gen:random)");
+    fprintf(out, "%-22s", "ops/s");
     for (size_t c = 0; c < n; c++)
-        fprintf(out, " %-12.0f", o[c].ops_per_s);
+        fprintf(out, c + 1 < n ? " %-12.0f" : " %.0f", o[c].ops_per_s);
     fputc('\n', out);
+    card_notes(names, o, n, out);
 }

@@ -417,6 +417,15 @@ int hx_run(const struct hx_trace *t, const struct hx_run_options *o,
  * (false for a clean run); a trace without `expect` expects a clean run. */
 bool hx_as_expected(const struct hx_trace *t, const struct hx_run_result *res);
 
+/* Run threads threads at once over allocator a (which must be
+ * thread-safe): thread k replays t[k % nt] with its own shadow (options
+ * o), then all trade blocks through an exchange, each freeing blocks
+ * other threads allocated and verifying their bytes first.  Return 0
+ * clean, 1 violation (the first one in res), 2 if it could not start. */
+int hx_threads_run(const struct hx_allocator *a, const struct hx_trace *t,
+                   size_t nt, unsigned threads, const struct hx_run_options *o,
+                   struct hx_run_result *res);
+
 /* --- Isolation: a run in a child process --------------------------------
  * An allocator under test may crash or hang; the run happens in a forked
  * child whose progress and result live in shared memory, so the parent
