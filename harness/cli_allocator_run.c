@@ -162,6 +162,7 @@ outcome_init(struct acli_outcome *out, const struct hx_allocator *a)
         out->ids[out->nids++] = k[i].id;
     out->ids[out->nids++] = "INV";
     out->viewed = a->view != NULL;
+    out->usable = a->usable_size != NULL;
 }
 
 /* Print a job's outcome: a pass line, or the violations. */
