@@ -220,7 +220,8 @@ workloads(const struct acli *c, struct hx_trace **t, size_t *n)
     *t = calloc(nfiles + ngen + 1, sizeof **t);
     if (*t == NULL)
         return CLI_USAGE;
-    memcpy(*t, files, nfiles * sizeof *files);
+    if (nfiles > 0)
+        memcpy(*t, files, nfiles * sizeof *files);
     free(files);
     *n = nfiles;
     return ngen > 0 ? generate(c, *t, n) : 0;
