@@ -15,6 +15,9 @@ OBCHECK_PACKAGES=(
     clang libclang-rt-14-dev clang-format
     check valgrind libpython3.11-dev libexpat1-dev zlib1g-dev
     libpython3.11-testsuite zip
+    # allocators `obcheck allocator --all-known` checks besides glibc,
+    # pymalloc (libpython3.11) and the reference core
+    libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4
 )
 
 # Start time of the script that sourced this file, for elapsed times.

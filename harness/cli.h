@@ -29,6 +29,7 @@ int cmd_cpython(int argc, char **argv);
  * first divergence of a trace unless keep_going.  Return a CLI_ status. */
 int cli_mirror_traces(const struct hx_trace *t, size_t n, bool keep_going,
                       const char *prefix);
+int cmd_allocator(int argc, char **argv);
 
 /* One run's outcome, as tables and reports show it. */
 struct cli_row {

@@ -206,7 +206,8 @@ cmd_invariants(int argc, char **argv)
     inv_catalogue_print(stdout);
     size_t n;
     const struct hx_k_entry *k = hx_k_catalogue(&n);
-    printf("\n# The shadow model's contract checks (obcheck run)\n");
+    printf("\n# The shadow model's contract checks (obcheck run, obcheck "
+           "allocator)\n");
     for (size_t i = 0; i < n; i++)
         printf("%-4s %-24s %-11s %s\n", k[i].id, "all", "O(op)",
                k[i].statement);

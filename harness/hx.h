@@ -310,6 +310,82 @@ struct hx_k_entry {
 /* Return the K catalogue and store its length in *n. */
 const struct hx_k_entry *hx_k_catalogue(size_t *n);
 
+/* --- Allocators under test -----------------------------------------------
+ * The seam between the runner and the allocator it checks.  The reference
+ * core is one implementation (ctx is its heap); a library loaded by SPEC
+ * is another.  Every call gets ctx first, so a wrapper needs no global.
+ */
+
+/* What realloc(p, 0) does, as the allocator declares it (K13). */
+enum hx_realloc_zero {
+    HX_RZ_ANY,   /* either of the two below */
+    HX_RZ_FREES, /* frees p, returns NULL (glibc) */
+    HX_RZ_BLOCK  /* returns a block (C23 leaves it to the implementation) */
+};
+
+struct hx_allocator {
+    char name[64]; /* "glibc", "libfoo.so:foo_" */
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t n);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *p, size_t n);
+    void (*free)(void *ctx, void *p);
+    /* Bytes usable at p, or 0 when unknown (and, with view, for a block
+     * no pool holds); NULL if the allocator does not say. */
+    size_t (*usable_size)(void *ctx, const void *p);
+    /* An obmalloc laid out like CPython's: fill *out with pointers into
+     * its state (the PREFIXobcheck_view ABI of inv.h); NULL = black box. */
+    void (*view)(void *ctx, struct obm_state *out);
+    size_t alignment; /* declared minimum (K2) */
+    enum hx_realloc_zero realloc_zero;
+    bool thread_safe; /* may be called from several threads at once */
+    void *priv;       /* the loader's (library handle, symbols) */
+};
+
+struct hx_allocator_options {
+    const char *init; /* symbol to call once after loading, or NULL */
+    size_t alignment; /* 0 = the allocator's default (16) */
+    int realloc_zero; /* -1 = the allocator's default, else enum */
+    bool thread_safe; /* claim thread safety for a library */
+};
+
+/* Open the allocator SPEC names: a built-in (glibc, mimalloc, jemalloc,
+ * tcmalloc, pymalloc, reference[:PROFILE]) or LIBRARY[:PREFIX].  Return
+ * it, or NULL with the reason in err (missing library or symbol). */
+struct hx_allocator *hx_allocator_open(const char *spec,
+                                       const struct hx_allocator_options *o,
+                                       char *err, size_t errlen);
+
+/* Return the alignment a block of n bytes from a must have: a's declared
+ * alignment, or for a smaller block the largest power of two <= n (C17's
+ * rule after DR 445: aligned for any object that fits). */
+size_t hx_alignment_for(const struct hx_allocator *a, size_t n);
+
+/* Close what hx_allocator_open gave (the library stays mapped: blocks
+ * handed out may still be referenced). */
+void hx_allocator_close(struct hx_allocator *a);
+
+/* The built-in names, in report-card order, and their number in *n. */
+const char *const *hx_allocator_builtins(size_t *n);
+
+struct hx_run_result;
+
+/* The contract probes the battery runs besides workloads (K8, K11-K14):
+ * each is one numbered step, so a crash inside one is attributed to it. */
+struct hx_probe {
+    const char *id;       /* the K ID it checks */
+    const char *crash_id; /* the ID of a crash inside it */
+    const char *name;
+};
+
+/* Return the probes and store their number in *n. */
+const struct hx_probe *hx_probes(size_t *n);
+
+/* Run probe k against a; a finding goes to res (first_op = k + 1).
+ * Return 0 clean, 1 violation. */
+int hx_probe_run(const struct hx_allocator *a, size_t k,
+                 struct hx_run_result *res);
+
 /* --- The runner -----------------------------------------------------------
  */
 
@@ -349,6 +425,14 @@ struct hx_run_options {
     struct obm_region *region;
     FILE *stats; /* gets obm_print_stats() after the trace's last
                   * operation, or NULL */
+    /* The allocator to replay through; NULL = a fresh reference heap of
+     * profile.  A loaded allocator gets no faults and no misuse (both are
+     * skipped and counted); it is checked by the K family, and also by
+     * the checker when it has a view. */
+    const struct hx_allocator *alloc;
+    /* If set, the number of the operation about to run is stored here
+     * (shared memory, so a parent learns it after the child crashed). */
+    volatile unsigned long *last_op;
     /* Called every ~65536 operations with ops done (NULL = none). */
     void (*progress)(void *ctx, unsigned long done, unsigned long total);
     void *progress_ctx;
@@ -432,6 +516,40 @@ void hx_mirror_print(const struct hx_mirror_result *r, const char *name,
 /* Write the first n ops of t (their notes and labels too) to path, binary
  * when it ends in ".obt"; return 0, or -1 with errno set. */
 int hx_write_prefix(const struct hx_trace *t, size_t n, const char *path);
+
+/* Run threads threads at once over allocator a (which must be
+ * thread-safe): thread k replays t[k % nt] with its own shadow (options
+ * o), then all trade blocks through an exchange, each freeing blocks
+ * other threads allocated and verifying their bytes first.  Return 0
+ * clean, 1 violation (the first one in res), 2 if it could not start. */
+int hx_threads_run(const struct hx_allocator *a, const struct hx_trace *t,
+                   size_t nt, unsigned threads, const struct hx_run_options *o,
+                   struct hx_run_result *res);
+
+/* --- Isolation: a run in a child process --------------------------------
+ * An allocator under test may crash or hang; the run happens in a forked
+ * child whose progress and result live in shared memory, so the parent
+ * still knows the last operation started after a SIGSEGV.
+ */
+
+struct hx_crash {
+    int signal;            /* the signal that ended the child, or 0 */
+    int exit_status;       /* its exit status if it exited early */
+    bool hung;             /* killed at the deadline */
+    unsigned long last_op; /* the operation (or probe) last started */
+    char how[64];          /* "SIGSEGV", "hung past 60 s", "exit 1" */
+};
+
+/* A job the child runs: fill res, storing each operation's number in
+ * *last_op as it starts; return 0 clean, 1 violation, 2 not started. */
+typedef int hx_job_fn(void *ctx, struct hx_run_result *res,
+                      volatile unsigned long *last_op);
+
+/* Run job(ctx, ...) in a child, killed after timeout seconds (0 = none).
+ * Return its status with *res copied back, or 3 if it crashed or hung
+ * (*crash says how; res holds what it had found), -1 if fork failed. */
+int hx_isolated(hx_job_fn *job, void *ctx, double timeout,
+                struct hx_run_result *res, struct hx_crash *crash);
 
 /* --- Minimizing -----------------------------------------------------------
  */

@@ -51,9 +51,10 @@ uintptr_t hx_granules_mark(struct hx_granules *m, uintptr_t p, size_t n,
                            bool set);
 
 struct hx_shadow {
-    obm_heap *h;
-    const struct obm_geometry *g;
-    struct hx_block *blocks; /* one per slot */
+    obm_heap *h;                  /* NULL when a is set */
+    const struct hx_allocator *a; /* a loaded allocator, or NULL */
+    const struct obm_geometry *g; /* NULL for a black box */
+    struct hx_block *blocks;      /* one per slot */
     uint32_t nslots;
     const void **live; /* live pool blocks, unordered */
     size_t nlive, nraw;
@@ -65,7 +66,8 @@ struct hx_shadow {
     uint32_t verify_next; /* where hx_shadow_verify_some() goes on */
 };
 
-/* Set up a shadow for t's slots over heap h; return 0 or -1 (ENOMEM). */
+/* Set up a shadow for t's slots over heap h, or over allocator a when h
+ * is NULL (g: its geometry when it has a view); return 0 or -1. */
 int hx_shadow_open(struct hx_shadow *s, obm_heap *h, const struct hx_trace *t,
                    struct inv_report *out);
 
@@ -150,6 +152,8 @@ struct hx_runner {
     const struct hx_trace *t;
     const struct hx_run_options *o;
     struct hx_run_result *res;
+    const struct hx_allocator *a; /* o->alloc: NULL for the reference heap */
+    bool viewed;                  /* the state can be checked (r->v) */
     obm_heap *h;
     const struct obm_geometry *g;
     struct obm_state st;

@@ -24,6 +24,8 @@ static const char usage_text[] =
     "  decode     print the program a fuzz input encodes, as a trace\n"
     "  cpython    record, mirror or walk a live CPython 3.11 (runs\n"
     "             obcheck-cpython; obcheck cpython --help)\n"
+    "  allocator  check any malloc family (a library, by SPEC) on the C\n"
+    "             allocator contract, with the same workloads\n"
     "\n"
     "Exit status: 0 clean, 1 violations found, 2 usage or input error.\n";
 
@@ -225,10 +227,15 @@ cmd_run(int argc, char **argv)
 static const struct {
     const char *name;
     int (*fn)(int, char **);
-} verbs[] = {{"run", cmd_run},           {"gen", cmd_gen},
-             {"minimize", cmd_minimize}, {"convert", cmd_convert},
-             {"stats", cmd_stats},       {"invariants", cmd_invariants},
-             {"campaign", cmd_campaign}, {"decode", cmd_decode},
+} verbs[] = {{"run", cmd_run},
+             {"gen", cmd_gen},
+             {"minimize", cmd_minimize},
+             {"convert", cmd_convert},
+             {"stats", cmd_stats},
+             {"invariants", cmd_invariants},
+             {"campaign", cmd_campaign},
+             {"decode", cmd_decode},
+             {"allocator", cmd_allocator},
              {"cpython", cmd_cpython}};
 
 int

@@ -48,12 +48,14 @@ size_scratch(struct hx_runner *r)
 static void
 full_check(struct hx_runner *r, bool end)
 {
-    size_scratch(r);
-    r->v.live = r->sh.live;
-    r->v.nlive = hx_shadow_live_set(&r->sh);
-    r->v.nraw = r->sh.nraw;
-    inv_check(&r->v, INV_FULL, NULL, r->sh.opno, &r->state);
-    hx_merge_state(r);
+    if (r->viewed) {
+        size_scratch(r);
+        r->v.live = r->sh.live;
+        r->v.nlive = hx_shadow_live_set(&r->sh);
+        r->v.nraw = r->sh.nraw;
+        inv_check(&r->v, INV_FULL, NULL, r->sh.opno, &r->state);
+        hx_merge_state(r);
+    }
     if (end || r->o->verify_budget == 0)
         hx_shadow_verify_all(&r->sh);
     else
@@ -64,6 +66,8 @@ full_check(struct hx_runner *r, bool end)
 static void
 local_check(struct hx_runner *r)
 {
+    if (!r->viewed)
+        return;
     if (r->scratch.mem == NULL)
         size_scratch(r);
     r->v.live = NULL;
@@ -147,7 +151,7 @@ check_arenas_left(struct hx_runner *r)
 static bool
 finish(struct hx_runner *r, unsigned long opno)
 {
-    if (r->o->stats != NULL)
+    if (r->o->stats != NULL && r->h != NULL)
         obm_print_stats(r->h, r->o->stats);
     if (r->o->drain) {
         for (uint32_t s = 0; s < r->sh.nslots; s++) {
@@ -170,7 +174,7 @@ finish(struct hx_runner *r, unsigned long opno)
         inv_scratch_forget(&r->scratch);
         full_check(r, true);
     }
-    if (r->o->drain)
+    if (r->o->drain && r->a == NULL)
         check_arenas_left(r);
     if (r->found.total == 0)
         return false;
@@ -178,6 +182,27 @@ finish(struct hx_runner *r, unsigned long opno)
     stop_at(r, &end, opno, true);
     snprintf(r->res->what, sizeof r->res->what, "end of trace");
     return true;
+}
+
+/* Set up a run over a loaded allocator: the checker too if it has a
+ * view, the shadow alone if it is a black box. */
+static int
+open_loaded(struct hx_runner *r, const struct hx_trace *t)
+{
+    r->a = r->o->alloc;
+    if (r->a->view != NULL) {
+        r->a->view(r->a->ctx, &r->st);
+        r->g = r->st.geometry;
+        inv_view_from_state(&r->v, &r->st);
+        r->v.scratch = &r->scratch;
+        r->viewed = true;
+        r->per_op = (r->o->check & (HX_CHECK_LOCAL | HX_CHECK_FULL)) != 0;
+    }
+    if (hx_shadow_open(&r->sh, NULL, t, &r->found) != 0)
+        return -1;
+    r->sh.a = r->a;
+    r->sh.g = r->g;
+    return 0;
 }
 
 static int
@@ -188,6 +213,9 @@ open_run(struct hx_runner *r, const struct hx_trace *t,
     r->t = t;
     r->o = o;
     r->res = res;
+    if (o->alloc != NULL)
+        return open_loaded(r, t);
+    r->viewed = true;
     r->per_op = (o->check & (HX_CHECK_LOCAL | HX_CHECK_FULL)) != 0;
     hx_arenas_open(&r->arenas, o->region);
     r->arenas.faults.fail_at = o->fail_at;
@@ -211,7 +239,10 @@ open_run(struct hx_runner *r, const struct hx_trace *t,
 static void
 close_run(struct hx_runner *r)
 {
-    for (uint32_t s = 0; s < r->sh.nslots && r->sh.blocks != NULL; s++)
+    // a loaded allocator's blocks stay: after a violation it is not to be
+    // trusted with them
+    for (uint32_t s = 0; s < r->sh.nslots && r->sh.blocks != NULL && !r->a;
+         s++)
         if (r->sh.blocks[s].state == SH_LIVE && r->sh.blocks[s].raw)
             free(r->sh.blocks[s].p);
     hx_shadow_close(&r->sh);
@@ -245,6 +276,8 @@ hx_run(const struct hx_trace *t, const struct hx_run_options *o,
     double t0 = now();
     bool bad = false;
     for (size_t i = 0; i < t->nops && !bad; i++) {
+        if (o->last_op != NULL)
+            *o->last_op = i + 1;
         if (step(r, &t->ops[i], i + 1)) {
             stop_at(r, &t->ops[i], i + 1, false);
             bad = true;

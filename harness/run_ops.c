@@ -81,8 +81,9 @@ null_result(struct hx_runner *r, const struct hx_op *op,
     mark_failed(r, op->slot);
     if (r->rawf.nfailed == raw_before)
         hx_fail_heap(r, "K8", 1, 0,
-                     "%s of %llu bytes returned NULL, yet the raw allocator "
-                     "did not fail",
+                     r->a != NULL ? "%s of %llu bytes returned NULL"
+                                  : "%s of %llu bytes returned NULL, yet the "
+                                    "raw allocator did not fail",
                      op->kind == HX_CALLOC ? "calloc" : "malloc",
                      (unsigned long long)(op->kind == HX_CALLOC ? op->a * op->b
                                                                 : op->a));
@@ -110,8 +111,13 @@ op_alloc(struct hx_runner *r, const struct hx_op *op)
     unsigned long raw_before = r->rawf.nfailed;
     if (!overflow)
         predict(r, is_calloc ? INV_OP_CALLOC : INV_OP_MALLOC, NULL, n);
-    void *p =
-        is_calloc ? obm_calloc(r->h, op->a, op->b) : obm_malloc(r->h, op->a);
+    void *p;
+    if (r->a == NULL)
+        p = is_calloc ? obm_calloc(r->h, op->a, op->b)
+                      : obm_malloc(r->h, op->a);
+    else
+        p = is_calloc ? r->a->calloc(r->a->ctx, op->a, op->b)
+                      : r->a->malloc(r->a->ctx, op->a);
     if (overflow) {
         mark_failed(r, op->slot);
         if (p != NULL) {
@@ -133,6 +139,24 @@ op_alloc(struct hx_runner *r, const struct hx_op *op)
     verify(r, p);
 }
 
+/* K13: realloc(p, 0) of a loaded allocator acts as it declares.  Return
+ * whether p was freed (NULL), so the block is gone. */
+static bool
+realloc_zero(struct hx_runner *r, const struct hx_op *op, void *p)
+{
+    enum hx_realloc_zero rz = r->a->realloc_zero;
+    if (p == NULL && rz == HX_RZ_BLOCK)
+        hx_fail_heap(r, "K13", 1, 0,
+                     "realloc(p, 0) returned NULL; declared: a block");
+    if (p != NULL && rz == HX_RZ_FREES)
+        hx_fail_heap(r, "K13", 0, (uintptr_t)p,
+                     "realloc(p, 0) returned %p; declared: frees p, NULL", p);
+    if (p != NULL || rz == HX_RZ_BLOCK)
+        return false;
+    hx_shadow_release(&r->sh, op->slot);
+    return true;
+}
+
 static void
 op_realloc(struct hx_runner *r, const struct hx_op *op)
 {
@@ -145,7 +169,10 @@ op_realloc(struct hx_runner *r, const struct hx_op *op)
     unsigned long raw_before = r->rawf.nfailed;
     void *old = b->p;
     predict(r, INV_OP_REALLOC, old, op->a);
-    void *p = obm_realloc(r->h, old, op->a);
+    void *p = r->a == NULL ? obm_realloc(r->h, old, op->a)
+                           : r->a->realloc(r->a->ctx, old, op->a);
+    if (r->a != NULL && op->a == 0 && realloc_zero(r, op, p))
+        return;
     if (p == NULL) {
         // the block stays as it was, which the next check confirms
         r->res->nulls++;
@@ -175,7 +202,10 @@ op_free(struct hx_runner *r, const struct hx_op *op)
     }
     hx_shadow_verify(&r->sh, op->slot);
     predict(r, INV_OP_FREE, b->p, 0);
-    obm_free(r->h, b->p);
+    if (r->a == NULL)
+        obm_free(r->h, b->p);
+    else
+        r->a->free(r->a->ctx, b->p);
     hx_shadow_release(&r->sh, op->slot);
     r->touched[0] = b->p;
     verify(r, NULL);
@@ -234,7 +264,9 @@ op_misuse(struct hx_runner *r, const struct hx_op *op)
         return;
     }
     r->force_full = true;
-    uintptr_t end = b->p != NULL && !b->raw ? arena_end(r, b->p) : 0;
+    // a loaded allocator is checked on the contract, not on misuse
+    uintptr_t end =
+        r->a == NULL && b->p != NULL && !b->raw ? arena_end(r, b->p) : 0;
     if (end == 0) {
         r->res->declined++;
         return;
@@ -289,10 +321,13 @@ hx_execute(struct hx_runner *r, const struct hx_op *op)
         op_free(r, op);
         break;
     case HX_FAULT_ARENAS:
-        hx_fault_set(&r->arenas.faults, op);
-        break;
     case HX_FAULT_RAW:
-        hx_fault_set(&r->rawf, op);
+        // a loaded allocator has no fault seam
+        if (r->a != NULL)
+            r->res->declined++;
+        else
+            hx_fault_set(
+                op->kind == HX_FAULT_RAW ? &r->rawf : &r->arenas.faults, op);
         break;
     case HX_CHECK:
         r->force_full = true;

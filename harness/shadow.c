@@ -17,17 +17,29 @@
 
 static const struct hx_k_entry k_entries[] = {
     {"K1", "a block handed out overlaps a live block"},
-    {"K2", "a block handed out is misaligned for the profile (ALIGNMENT)"},
+    {"K2", "a block handed out is misaligned for the profile (ALIGNMENT), "
+           "or for a loaded allocator's declared alignment"},
     {"K3", "realloc kept fewer than min(old size, new size) bytes"},
     {"K4", "a calloc block is not zeroed"},
     {"K5", "a live block's bytes changed without its owner writing them"},
     {"K6", "a pointer was handed out while it was still live"},
-    {"K7", "a pool block's usable size is below the size asked for"},
+    {"K7", "a block's usable size (a pool block's, or what a loaded "
+           "allocator reports) is below the size asked for"},
     {"K8", "NULL where the allocation must succeed (the raw allocator did "
            "not fail), or a block where it must fail (calloc overflow)"},
     {"K9", "arenas remain once every block is freed (beyond the 3.9+ "
            "wholly free tail arena)"},
     {"K10", "the slack between a block's requested and usable size changed"},
+    {"K11", "malloc, calloc or realloc of a huge size (>= PTRDIFF_MAX) "
+            "returned a block"},
+    {"K12", "free(NULL) was not harmless (it crashed, or the heap failed "
+            "after it)"},
+    {"K13", "realloc(NULL, n) did not act as malloc(n), or realloc(p, 0) "
+            "did not act as the allocator declares"},
+    {"K14", "memory is not reused after free: pages touched keep growing "
+            "under a steady churn"},
+    {"K15", "the allocator under test crashed (a signal, an early exit) or "
+            "hung past the deadline"},
 };
 
 const struct hx_k_entry *
@@ -63,7 +75,7 @@ hx_shadow_open(struct hx_shadow *s, obm_heap *h, const struct hx_trace *t,
 {
     memset(s, 0, sizeof *s);
     s->h = h;
-    s->g = obm_heap_geometry(h);
+    s->g = h != NULL ? obm_heap_geometry(h) : NULL;
     s->t = t;
     s->out = out;
     s->nslots = t->nslots;
@@ -223,12 +235,17 @@ static void
 check_new_block(struct hx_shadow *s, uint32_t slot, uint8_t *p, uint64_t size)
 {
     struct hx_block *b = &s->blocks[slot];
-    if ((uintptr_t)p % s->g->alignment != 0)
-        hx_shadow_fail(s, "K2", slot, (uintptr_t)p, 0,
-                       (uintptr_t)p % s->g->alignment,
-                       "%p is not a multiple of ALIGNMENT %u", (void *)p,
-                       s->g->alignment);
-    size_t usable = obm_usable_size(s->h, p);
+    const struct hx_allocator *a = s->a;
+    size_t align = a != NULL ? hx_alignment_for(a, size) : s->g->alignment;
+    if ((uintptr_t)p % align != 0)
+        hx_shadow_fail(s, "K2", slot, (uintptr_t)p, 0, (uintptr_t)p % align,
+                       "%p is not a multiple of ALIGNMENT %zu", (void *)p,
+                       align);
+    // a loaded allocator's usable size is 0 when it does not say; with a
+    // view, 0 also marks a block no pool holds, as obm_usable_size does
+    size_t usable = a == NULL        ? obm_usable_size(s->h, p)
+                    : a->usable_size ? a->usable_size(a->ctx, p)
+                                     : 0;
     b->raw = usable == 0;
     b->usable = (uint32_t)(b->raw ? size : usable);
     if (!b->raw && usable < size)

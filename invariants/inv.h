@@ -135,6 +135,24 @@ void inv_view_from_heap(struct inv_view *v, const obm_heap *h);
 /* Fill *v from the state pointers of any obmalloc laid out like CPython. */
 void inv_view_from_state(struct inv_view *v, const struct obm_state *s);
 
+/* The obcheck_view ABI: how a third-party obmalloc lets `obcheck allocator
+ * LIBRARY:PREFIX` run this checker on it.  Besides PREFIX + malloc, calloc,
+ * realloc and free, the library exports
+ *
+ *     void PREFIXobcheck_view(struct obm_state *out);
+ *
+ * which fills *out as obm_heap_state() does, with pointers into the one
+ * heap the library's functions serve: the geometry (a struct obm_geometry
+ * the library keeps, describing its constants), usedpools, the arenas
+ * vector and the rest, laid out as CPython keeps them (the structs of
+ * obm.h).  obcheck calls it once, after loading, and reads through the
+ * pointers after every operation, so they must stay valid while the
+ * library is loaded.  The library also exports PREFIX + usable_size
+ * (size_t f(void *p)): a block's usable size if a pool holds it, else 0,
+ * as obm_usable_size() does; that is how obcheck tells pool blocks (the
+ * checker's live set) from the raw fallback's.  Only obm.h and inv.h are
+ * needed to implement it. */
+
 /* --- Reports --------------------------------------------------------------
  */
 
