@@ -40,15 +40,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (alloc == NULL)
         open_allocator();
-    struct hx_trace t;
-    hx_trace_init(&t, "fuzz_allocator");
-    enum obm_profile profile;
-    struct hx_run_result *res = malloc(sizeof *res);
-    if (res == NULL || hx_decode_ops(data, size, &t, &profile) != 0) {
-        free(res);
-        hx_trace_free(&t);
-        return 0;
-    }
     struct hx_run_options o;
     hx_run_options_default(&o);
     o.alloc = alloc;
@@ -56,14 +47,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   : HX_CHECK_EVERY | HX_CHECK_END;
     o.every = 64;
     o.verify_budget = alloc->view != NULL ? 32 << 10 : 0;
-    if (hx_run(&t, &o, res) == 1) {
-        fprintf(stderr, "fuzz_allocator: violation in %s after op #%lu %s\n",
-                alloc->name, res->first_op, res->what);
-        inv_report_print(&res->report, stderr);
-        hx_write_text(&t, stderr);
-        __builtin_trap();
-    }
-    free(res);
-    hx_trace_free(&t);
+    fuzz_run_program("fuzz_allocator", data, size, &o);
     return 0;
 }

@@ -53,30 +53,12 @@ shared_region(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct hx_trace t;
-    hx_trace_init(&t, "fuzz_ops");
-    enum obm_profile profile;
-    struct hx_run_result *res = malloc(sizeof *res);
-    if (res == NULL || hx_decode_ops(data, size, &t, &profile) != 0) {
-        free(res);
-        hx_trace_free(&t);
-        return 0;
-    }
     struct hx_run_options o;
     hx_run_options_default(&o);
-    o.profile = profile;
     o.check = HX_CHECK_FULL | HX_CHECK_END;
     // all live bytes after every op would make a fill quadratic
     o.verify_budget = 32 << 10;
     o.region = shared_region();
-    if (hx_run(&t, &o, res) == 1) {
-        fprintf(stderr, "fuzz_ops: violation in %s after op #%lu %s\n",
-                obm_geometry(profile)->name, res->first_op, res->what);
-        inv_report_print(&res->report, stderr);
-        hx_write_text(&t, stderr);
-        __builtin_trap();
-    }
-    free(res);
-    hx_trace_free(&t);
+    fuzz_run_program("fuzz_ops", data, size, &o);
     return 0;
 }
