@@ -123,9 +123,11 @@ void
 PFX(free)(void *p)
 {
 #ifdef BREAK_FREENULL
-    // reads the header of NULL: the crash K12 is about
-    struct hdr h = header(p);
-    if (p == NULL || p == huge_block || h.raw == NULL)
+    // reads the block before looking at it: free(NULL) faults, the crash
+    // K12 is about (volatile, or the optimiser moves the read past the
+    // test below)
+    (void)*(volatile const char *)p;
+    if (p == NULL || p == huge_block)
         return;
 #else
     if (p == NULL || p == huge_block)
