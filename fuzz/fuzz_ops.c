@@ -34,9 +34,11 @@ shared_region(void)
     static struct obm_region *region;
 #ifdef __GLIBC__
     static bool tuned;
-    if (!tuned) // raw blocks and the runner's arrays: never trim the top
-        tuned = mallopt(M_TRIM_THRESHOLD, 256 << 20)
-                + mallopt(M_TOP_PAD, 16 << 20);
+    if (!tuned) { // raw blocks and the runner's arrays: never trim the top
+        mallopt(M_TRIM_THRESHOLD, 256 << 20);
+        mallopt(M_TOP_PAD, 16 << 20);
+        tuned = true;
+    }
 #endif
     if (region != NULL && obm_region_live(region) != 0) {
         obm_region_free(region);

@@ -23,20 +23,12 @@ struct shared {
     struct hx_run_result res;
 };
 
-static double
-seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Wait for pid until the deadline (0 = none); kill it then.  Return its
  * wait status, and whether it was killed for hanging in *hung. */
 static int
 wait_child(pid_t pid, double timeout, bool *hung)
 {
-    double end = seconds_now() + timeout;
+    double end = hx_now() + timeout;
     struct timespec nap = {0, 200000}; // 0.2 ms, doubling to 20 ms
     int ws = 0;
     for (;;) {
@@ -45,7 +37,7 @@ wait_child(pid_t pid, double timeout, bool *hung)
             return ws;
         if (got < 0 && errno != EINTR)
             return 0;
-        if (timeout > 0 && seconds_now() > end) {
+        if (timeout > 0 && hx_now() > end) {
             *hung = true;
             kill(pid, SIGKILL);
             waitpid(pid, &ws, 0);

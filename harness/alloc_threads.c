@@ -13,7 +13,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define XCHG_CAP 1024    /* blocks in the exchange at most */
 #define XCHG_STEPS 20000 /* blocks each thread puts in */
@@ -170,8 +169,7 @@ hx_threads_run(const struct hx_allocator *a, const struct hx_trace *t,
     }
     *sh = (struct shared){.a = a, .t = t, .nt = nt, .o = o, .res = res};
     pthread_mutex_init(&sh->lock, NULL);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = hx_now();
     unsigned started = 0;
     for (; started < threads; started++) {
         w[started] = (struct worker){.sh = sh, .id = started};
@@ -183,10 +181,8 @@ hx_threads_run(const struct hx_allocator *a, const struct hx_trace *t,
     // what is left in the exchange is freed here, by yet another thread
     for (size_t k = 0; k < sh->count && res->first_op == 0; k++)
         take_back(&w[0], sh->ring[(sh->head + k) % XCHG_CAP].p);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    res->seconds = hx_now() - t0;
     res->ops = sh->ops;
-    res->seconds = (double)(t1.tv_sec - t0.tv_sec)
-                   + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     pthread_mutex_destroy(&sh->lock);
     int rc = res->first_op != 0 ? 1 : started < threads ? 2 : 0;
     free(sh);

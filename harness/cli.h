@@ -120,7 +120,4 @@ int cli_load_one(struct hx_trace *t, const char *path);
 /* Return whether s ends with suffix (".obt": the binary format). */
 bool cli_ends_with(const char *s, const char *suffix);
 
-/* Return seconds on the monotonic clock. */
-double cli_now(void);
-
 #endif /* CLI_H */

@@ -194,11 +194,11 @@ cmd_campaign(int argc, char **argv)
         cli_free_all(t, n);
         return CLI_USAGE;
     }
-    double t0 = cli_now();
+    double t0 = hx_now();
     bundled(&c, t, n);
     rc = generated(&c);
     cli_table(&c.rows, stdout);
-    printf("obcheck campaign: %.1f s\n", cli_now() - t0);
+    printf("obcheck campaign: %.1f s\n", hx_now() - t0);
     for (size_t i = 0; i < c.rows.n && rc == 0; i++)
         if (!c.rows.v[i].expected)
             rc = CLI_VIOLATION;

@@ -26,7 +26,7 @@ cli_mirror_traces(const struct hx_trace *t, size_t n, bool keep_going,
                     t[i].source, strerror(errno));
             return CLI_USAGE;
         }
-        double t0 = cli_now();
+        double t0 = hx_now();
         for (size_t k = 0; k < t[i].nops; k++)
             if (hx_mirror_step(m, k) != 0 && !keep_going)
                 break;
@@ -34,7 +34,7 @@ cli_mirror_traces(const struct hx_trace *t, size_t n, bool keep_going,
         hx_mirror_result(m, &r);
         if (r.divergences == 0 && hx_mirror_finish(m) != 0)
             hx_mirror_result(m, &r);
-        hx_mirror_print(&r, t[i].source, cli_now() - t0, stdout);
+        hx_mirror_print(&r, t[i].source, hx_now() - t0, stdout);
         hx_mirror_free(m);
         if (r.divergences == 0)
             continue;

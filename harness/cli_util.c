@@ -59,20 +59,12 @@ cli_ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-double
-cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 void
 cli_progress_start(struct cli_progress *p, const char *label)
 {
     // a bar in a log file or a CI console is noise, not help
     p->on = isatty(STDERR_FILENO) && getenv("CI") == NULL;
-    p->t0 = cli_now();
+    p->t0 = hx_now();
     p->label = label;
 }
 
@@ -82,7 +74,7 @@ cli_progress_tick(void *ctx, unsigned long done, unsigned long total)
     struct cli_progress *p = ctx;
     if (!p->on || total == 0)
         return;
-    double dt = cli_now() - p->t0;
+    double dt = hx_now() - p->t0;
     double rate = dt > 0 ? (double)done / dt : 0;
     double eta = rate > 0 ? (double)(total - done) / rate : 0;
     int width = 30, fill = (int)((double)width * (double)done / (double)total);

@@ -15,7 +15,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifndef OBCHECK_PYTHON_HOME
 #define OBCHECK_PYTHON_HOME "/usr"
@@ -170,14 +169,6 @@ run_python(const struct args *a)
     return (int)(status & 0xff);
 }
 
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 print_counts(const char *script, int status, double secs)
 {
@@ -285,10 +276,10 @@ main(int argc, char **argv)
         return rc;
     }
     hx_cpy_install(&o);
-    double t0 = now();
+    double t0 = hx_now();
     int status = run_python(&a);
     bool hooked = hx_cpy_stop();
-    double secs = now() - t0;
+    double secs = hx_now() - t0;
     print_counts(a.script, status, secs);
     if (!hooked)
         fputs("obcheck cpython: the hooks were replaced during start-up\n",

@@ -469,6 +469,9 @@ struct hx_run_result {
 int hx_run(const struct hx_trace *t, const struct hx_run_options *o,
            struct hx_run_result *res);
 
+/* Return seconds on the monotonic clock. */
+double hx_now(void);
+
 /* Return whether res's first violation carries one of t's expected IDs
  * (false for a clean run); a trace without `expect` expects a clean run. */
 bool hx_as_expected(const struct hx_trace *t, const struct hx_run_result *res);

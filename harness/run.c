@@ -252,8 +252,8 @@ close_run(struct hx_runner *r)
     free(r->scratch.mem);
 }
 
-static double
-now(void)
+double
+hx_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -273,7 +273,7 @@ hx_run(const struct hx_trace *t, const struct hx_run_options *o,
         free(r);
         return 2;
     }
-    double t0 = now();
+    double t0 = hx_now();
     bool bad = false;
     for (size_t i = 0; i < t->nops && !bad; i++) {
         if (o->last_op != NULL)
@@ -287,7 +287,7 @@ hx_run(const struct hx_trace *t, const struct hx_run_options *o,
     }
     if (!bad)
         bad = finish(r, t->nops);
-    res->seconds = now() - t0;
+    res->seconds = hx_now() - t0;
     res->peak_arenas = r->arenas.peak;
     res->arena_faults = r->arenas.faults.nfailed;
     res->planned_faults = r->arenas.faults.nplanned;
