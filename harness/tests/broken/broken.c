@@ -14,15 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CAT2(a, b) a##b
-#define CAT(a, b) CAT2(a, b)
-#define PFX(name) CAT(PREFIX, name)
-
-void *PFX(malloc)(size_t n);
-void *PFX(calloc)(size_t nelem, size_t elsize);
-void *PFX(realloc)(void *p, size_t n);
-void PFX(free)(void *p);
-size_t PFX(usable_size)(void *p);
+#include "prefix.h"
 
 #define HDR 32 /* header bytes before a block (keeps 16 alignment) */
 #define LIMIT (1ul << 32) /* larger requests fail (before ASan's limit) */

@@ -8,15 +8,8 @@
  */
 #include "obm.h"
 
-#define CAT2(a, b) a##b
-#define CAT(a, b) CAT2(a, b)
-#define PFX(name) CAT(PREFIX, name)
+#include "prefix.h"
 
-void *PFX(malloc)(size_t n);
-void *PFX(calloc)(size_t nelem, size_t elsize);
-void *PFX(realloc)(void *p, size_t n);
-void PFX(free)(void *p);
-size_t PFX(usable_size)(void *p);
 void PFX(obcheck_view)(struct obm_state *out);
 
 static obm_heap *heap;
