@@ -87,14 +87,18 @@ end_batch(struct hx_trace *t, size_t first)
         t->ops[t->nops - 1].flags &= (uint8_t)~HX_F_BATCH;
 }
 
-/* A fill: up to n mallocs of one size, appended to group g (until it
- * holds HX_DECODE_GROUP_CAP blocks), so that a few bytes fill a pool or
- * an arena. */
+/* A fill: up to n mallocs of one pool size, appended to group g (until
+ * it holds HX_DECODE_GROUP_CAP blocks), so that a few bytes fill a pool
+ * or an arena. */
 static int
 fill(struct decoder *d, struct reader *r, unsigned g, unsigned n)
 {
     struct group *gr = &d->group[g];
     uint64_t size = size_of(r, d->g);
+    // above the threshold a fill fills no pool, only megabytes of libc's
+    // blocks for the shadow to write and read: the threshold instead
+    if (size > d->g->threshold)
+        size = d->g->threshold;
     size_t first = d->t->nops;
     for (unsigned k = 0; k < n && gr->n < HX_DECODE_GROUP_CAP; k++) {
         uint32_t slot = group_slot(d, g, gr->n);
