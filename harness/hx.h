@@ -412,6 +412,11 @@ struct hx_run_options {
     bool persistent;
     bool drain; /* free every block still live after the trace, then
                  * check that no arena is left (K9) */
+    /* Check the drain as one batched operation, as a fill is: LOCAL after
+     * each free, the end check after the last.  A FULL after every drain
+     * free is quadratic in the blocks left, which a fuzzer cannot afford;
+     * a replay of the decoded program without it names the exact free. */
+    bool drain_batched;
     /* Bytes of live blocks a FULL check verifies against their patterns
      * (K5, K10), taking blocks in turn from where the last one stopped;
      * 0 = every live block.  The end-of-run check verifies all, and every

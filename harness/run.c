@@ -157,7 +157,8 @@ finish(struct hx_runner *r, unsigned long opno)
         for (uint32_t s = 0; s < r->sh.nslots; s++) {
             if (r->sh.blocks[s].state != SH_LIVE)
                 continue;
-            struct hx_op op = {HX_FREE, 0, 0, s, 0, 0};
+            uint8_t flags = r->o->drain_batched ? HX_F_BATCH : 0;
+            struct hx_op op = {HX_FREE, flags, 0, s, 0, 0};
             r->res->drained++;
             if (step(r, &op, ++opno)) {
                 r->res->ops--;
@@ -169,7 +170,10 @@ finish(struct hx_runner *r, unsigned long opno)
     }
     r->found.total = r->found.nkept = 0;
     r->sh.opno = opno;
-    if (r->o->check & HX_CHECK_END) {
+    // a batched drain ends, as every batch does, with a full check
+    bool batch_end = r->o->drain_batched && r->res->drained > 0
+                     && (r->o->check & HX_CHECK_FULL);
+    if ((r->o->check & HX_CHECK_END) || batch_end) {
         // the end check trusts no memo: it walks the whole radix tree
         inv_scratch_forget(&r->scratch);
         full_check(r, true);

@@ -47,8 +47,6 @@ START_TEST(fill_and_thin)
 }
 END_TEST
 
-/* With --check full, a FULL check runs after each operation that ends a
- * batch (and after the single operations), LOCAL inside. */
 /* fuzz_ops shares one region (keep_pages) between inputs: a run through
  * it gives the result a run alone gives, and leaves every arena's bytes
  * as a fresh mapping has them, so the next input cannot tell. */
@@ -96,6 +94,9 @@ START_TEST(kept_region_runs_alike)
 }
 END_TEST
 
+/* With --check full, a FULL check runs after each operation that ends a
+ * batch (and after the single operations), LOCAL inside; a batched drain
+ * is one more batch. */
 START_TEST(full_where_batches_end)
 {
     struct hx_trace t;
@@ -111,6 +112,16 @@ START_TEST(full_where_batches_end)
     // two batch ends, the drain's 256 frees, the end check
     ck_assert_uint_eq(res->full_checks, 2 + 256 + 1);
     ck_assert_uint_eq(res->local_checks, t.nops - 2);
+    // fuzz_ops's drain is one batch: LOCAL after each free, then the end
+    o.drain_batched = true;
+    ck_assert_int_eq(hx_run(&t, &o, res), 0);
+    ck_assert_uint_eq(res->drained, 256);
+    ck_assert_uint_eq(res->full_checks, 2 + 1);
+    ck_assert_uint_eq(res->local_checks, t.nops - 2 + 256);
+    // without the end check, the batched drain still ends with a full one
+    o.check = HX_CHECK_FULL;
+    ck_assert_int_eq(hx_run(&t, &o, res), 0);
+    ck_assert_uint_eq(res->full_checks, 2 + 1);
     free(res);
     hx_trace_free(&t);
 }
