@@ -37,6 +37,7 @@ struct hx_block {
     uint32_t usable; /* bytes the pattern covers (>= size for pool blocks) */
     uint8_t state;   /* enum sh_state */
     bool raw;        /* served by the raw allocator */
+    bool listed;     /* this block is on the sorted live list */
 };
 
 struct hx_granules; /* granule map: which 8-byte granules live blocks cover */
@@ -56,8 +57,15 @@ struct hx_shadow {
     const struct obm_geometry *g; /* NULL for a black box */
     struct hx_block *blocks;      /* one per slot */
     uint32_t nslots;
-    const void **live; /* live pool blocks, unordered */
+    const void **live; /* live pool blocks, by address (full checks) */
     size_t nlive, nraw;
+    /* the sorted live list behind live (shadow_live.c): its slots, and
+     * the slots allocated since it was made (then scratch for sorting) */
+    uint32_t *live_slot;
+    size_t nsorted;
+    uint32_t *added;
+    size_t nadded, added_cap;
+    bool live_kept; /* the list is kept up to date (else: rebuild) */
     struct hx_granules *map;
     const struct hx_trace *t; /* for labels in messages */
     /* where findings go; the runner owns it */
@@ -90,10 +98,12 @@ void hx_shadow_release(struct hx_shadow *s, uint32_t slot);
 void hx_shadow_realloc(struct hx_shadow *s, uint32_t slot, void *p,
                        uint64_t size);
 
-/* Fill s->live with the live pool blocks (the checker's live set, built
- * only for a full check: keeping it per operation costs cache misses);
- * return how many. */
+/* Fill s->live with the live pool blocks in address order (the checker's
+ * live set, made only for a full check); return how many. */
 size_t hx_shadow_live_set(struct hx_shadow *s);
+
+/* Note that slot holds a new block, not yet on the sorted live list. */
+void hx_shadow_listed(struct hx_shadow *s, uint32_t slot);
 
 /* Verify every live block's bytes (a full check). */
 void hx_shadow_verify_all(struct hx_shadow *s);

@@ -95,9 +95,13 @@ hx_shadow_close(struct hx_shadow *s)
 {
     free(s->blocks);
     free(s->live);
+    free(s->live_slot);
+    free(s->added);
     hx_granules_free(s->map);
     s->blocks = NULL;
     s->live = NULL;
+    s->live_slot = NULL;
+    s->added = NULL;
     s->map = NULL;
 }
 
@@ -256,6 +260,7 @@ check_new_block(struct hx_shadow *s, uint32_t slot, uint8_t *p, uint64_t size)
     b->p = p;
     b->size = size;
     b->state = SH_LIVE;
+    hx_shadow_listed(s, slot);
     if (b->raw)
         s->nraw++;
     else
@@ -327,18 +332,6 @@ hx_shadow_realloc(struct hx_shadow *s, uint32_t slot, void *p, uint64_t size)
     hx_shadow_release(s, slot);
     check_new_block(s, slot, p, size);
     fill(p, s->blocks[slot].usable, seed_of(slot));
-}
-
-HX_SCAN size_t
-hx_shadow_live_set(struct hx_shadow *s)
-{
-    size_t n = 0;
-    for (uint32_t k = 0; k < s->nslots; k++) {
-        const struct hx_block *b = &s->blocks[k];
-        if (b->state == SH_LIVE && !b->raw && n < s->nlive)
-            s->live[n++] = b->p;
-    }
-    return n;
 }
 
 void
