@@ -35,28 +35,42 @@ sort_ptrs(const void **a, size_t n)
     }
 }
 
+/* One branch-free pass over the caller's array: whether it is sorted,
+ * and whether any entry is misaligned or equal to the one before it (the
+ * reporting pass below runs only then, or when a sorted copy was made). */
 INV_SCAN static bool
-is_sorted(const void *const *a, size_t n)
+scan_live(const void *const *a, size_t n, uintptr_t align_mask,
+          bool *suspect)
 {
-    for (size_t i = 1; i < n; i++)
-        if ((uintptr_t)a[i - 1] > (uintptr_t)a[i])
-            return false;
-    return true;
+    uintptr_t mis = 0;
+    bool unsorted = false, repeated = false;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t x = (uintptr_t)a[i], before = i > 0 ? (uintptr_t)a[i - 1] : 0;
+        mis |= x & align_mask;
+        unsorted |= before > x;
+        repeated |= i > 0 && before == x;
+    }
+    *suspect = mis != 0 || repeated;
+    return !unsorted;
 }
 
-/* Point c->live_sorted at a sorted live set, if one can be had. */
-static void
+/* Point c->live_sorted at a sorted live set, if one can be had; return
+ * whether the entries need the reporting pass. */
+static bool
 sort_live(struct inv_ctx *c)
 {
     const struct inv_view *v = c->v;
     struct inv_scratch *sc = v->scratch;
+    bool suspect = true;
+    if (scan_live(v->live, v->nlive, c->g->alignment - 1, &suspect)) {
+        c->live_sorted = v->live;
+        return suspect;
+    }
     size_t used = sc != NULL && c->slots == sc->mem
                       ? c->nslots * sizeof(struct inv_slot)
                       : 0;
-    if (is_sorted(v->live, v->nlive)) {
-        c->live_sorted = v->live;
-    } else if (sc != NULL && sc->mem != NULL && sc->size >= used
-               && (sc->size - used) / sizeof(void *) >= v->nlive) {
+    if (sc != NULL && sc->mem != NULL && sc->size >= used
+        && (sc->size - used) / sizeof(void *) >= v->nlive) {
         const void **copy = (const void **)((uint8_t *)sc->mem + used);
         memcpy(copy, v->live, v->nlive * sizeof(void *));
         sort_ptrs(copy, v->nlive);
@@ -64,6 +78,7 @@ sort_live(struct inv_ctx *c)
     } else {
         c->out->skipped |= INV_SKIP_LIVE_ORDER;
     }
+    return true;
 }
 
 void
@@ -75,8 +90,8 @@ inv_check_live(struct inv_ctx *c)
         return;
     }
     c->nlive = v->nlive;
-    if (c->vector_ok)
-        sort_live(c);
+    if (c->vector_ok && !sort_live(c))
+        return;
     const void *const *live = c->live_sorted ? c->live_sorted : v->live;
     for (size_t k = 0; k < v->nlive; k++) {
         uintptr_t x = (uintptr_t)live[k];

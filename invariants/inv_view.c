@@ -222,6 +222,16 @@ fill_slots(const struct inv_ctx *c, struct inv_slot *slots, size_t cap)
     return n;
 }
 
+/* Whether the arena set is the one the index was built for: inline, as
+ * every LOCAL check and prediction asks (a libc memcmp call cost more). */
+static bool
+same_key(const uintptr_t *a, const uintptr_t *b)
+{
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])
+            | (a[4] ^ b[4]))
+           == 0;
+}
+
 void
 inv_build_index(struct inv_ctx *c, struct inv_slot *stack, size_t nstack)
 {
@@ -238,7 +248,7 @@ inv_build_index(struct inv_ctx *c, struct inv_slot *stack, size_t nstack)
         size_t cap = sc->size / sizeof(struct inv_slot);
         // LOCAL reuses the index while the arena set is unchanged; FULL
         // always rebuilds, since it is O(heap) anyway
-        if (c->level == INV_LOCAL && memcmp(key, sc->key, sizeof key) == 0) {
+        if (c->level == INV_LOCAL && same_key(key, sc->key)) {
             c->slots = sc->mem;
             c->nslots = sc->nslots;
             return;
