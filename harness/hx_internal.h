@@ -40,6 +40,12 @@ struct hx_block {
     bool listed;     /* this block is on the sorted live list */
 };
 
+/* A block freed while on the sorted live list: where it was listed. */
+struct hx_gone {
+    const void *p;
+    uint32_t slot;
+};
+
 struct hx_granules; /* granule map: which 8-byte granules live blocks cover */
 
 /* Make and free a granule map (shadow_map.c). */
@@ -59,12 +65,15 @@ struct hx_shadow {
     uint32_t nslots;
     const void **live; /* live pool blocks, by address (full checks) */
     size_t nlive, nraw;
-    /* the sorted live list behind live (shadow_live.c): its slots, and
-     * the slots allocated since it was made (then scratch for sorting) */
+    /* the sorted live list behind live (shadow_live.c): its slots; the
+     * slots allocated since it was made (then scratch for sorting) and
+     * the listed blocks freed since */
     uint32_t *live_slot;
     size_t nsorted;
     uint32_t *added;
     size_t nadded, added_cap;
+    struct hx_gone *gone;
+    size_t ngone, gone_cap;
     bool live_kept; /* the list is kept up to date (else: rebuild) */
     struct hx_granules *map;
     const struct hx_trace *t; /* for labels in messages */
@@ -104,6 +113,9 @@ size_t hx_shadow_live_set(struct hx_shadow *s);
 
 /* Note that slot holds a new block, not yet on the sorted live list. */
 void hx_shadow_listed(struct hx_shadow *s, uint32_t slot);
+
+/* Note that slot's block is gone (freed or moved) from the list. */
+void hx_shadow_unlisted(struct hx_shadow *s, uint32_t slot);
 
 /* Verify every live block's bytes (a full check). */
 void hx_shadow_verify_all(struct hx_shadow *s);

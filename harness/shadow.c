@@ -97,11 +97,13 @@ hx_shadow_close(struct hx_shadow *s)
     free(s->live);
     free(s->live_slot);
     free(s->added);
+    free(s->gone);
     hx_granules_free(s->map);
     s->blocks = NULL;
     s->live = NULL;
     s->live_slot = NULL;
     s->added = NULL;
+    s->gone = NULL;
     s->map = NULL;
 }
 
@@ -257,6 +259,7 @@ check_new_block(struct hx_shadow *s, uint32_t slot, uint8_t *p, uint64_t size)
                        "usable size %zu below the %llu bytes asked", usable,
                        (unsigned long long)size);
     check_overlap(s, slot, p, b->usable);
+    hx_shadow_unlisted(s, slot); // the block before, if it was never freed
     b->p = p;
     b->size = size;
     b->state = SH_LIVE;
@@ -310,6 +313,7 @@ hx_shadow_release(struct hx_shadow *s, uint32_t slot)
 {
     struct hx_block *b = &s->blocks[slot];
     hx_granules_mark(s->map, (uintptr_t)b->p, b->usable, false);
+    hx_shadow_unlisted(s, slot);
     if (b->raw)
         s->nraw--;
     else

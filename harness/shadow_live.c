@@ -4,13 +4,15 @@
  * A full check needs every live pool block in address order.  Sorting all
  * of them for each check made a check after every operation cost
  * O(n log n) in the blocks alive; instead the set is the last check's
- * sorted list, less the entries whose block has since gone (freed, or
- * reallocated: a new incarnation is a new entry), merged with the blocks
- * allocated since, which are few and sorted alone.  Each entry is a slot;
- * hx_block.listed says the slot's current block is on the list, so a slot
- * freed and allocated again between two checks is listed once.  Until the
- * first full check, and when more blocks came than the list of new ones
- * holds, the set is built again from every slot.
+ * sorted list, less the entries of the blocks that went since (freed, or
+ * moved by realloc: a new incarnation is a new entry), each found by
+ * binary search at the address it was listed at, merged with the blocks
+ * allocated since, which are few and sorted alone.  No step reads the
+ * block records of entries that stayed.  hx_block.listed says the slot's
+ * current block is on the list, so a slot freed and allocated again
+ * between two checks is listed once.  Until the first full check, and
+ * when more blocks came or went than there are slots, the set is built
+ * again from every slot.
  */
 #include "hx_internal.h"
 
@@ -56,20 +58,24 @@ sort_slots(const struct hx_shadow *s, uint32_t *a, uint32_t *tmp, size_t n)
         memcpy(a, from, n * sizeof *a);
 }
 
-/* Grow the list of new slots to hold n; return whether it does. */
+/* Make room in a list of n entries of size bytes (times twice: the
+ * other half is scratch for sorting) for one more; return whether there
+ * is.  More changes than slots between two checks: building the list
+ * again costs no more. */
 static bool
-reserve_added(struct hx_shadow *s, size_t n)
+reserve(const struct hx_shadow *s, void **list, size_t *cap, size_t n,
+        size_t size)
 {
-    if (n <= s->added_cap)
+    if (n < *cap)
         return true;
-    size_t cap = s->added_cap > 0 ? s->added_cap : 256;
-    while (cap < n)
-        cap *= 2;
-    uint32_t *a = realloc(s->added, cap * 2 * sizeof *a);
+    if (n >= s->nslots)
+        return false;
+    size_t c = *cap > 0 ? *cap * 2 : 256;
+    void *a = realloc(*list, c * 2 * size);
     if (a == NULL)
         return false;
-    s->added = a;
-    s->added_cap = cap;
+    *list = a;
+    *cap = c;
     return true;
 }
 
@@ -80,12 +86,29 @@ hx_shadow_listed(struct hx_shadow *s, uint32_t slot)
     b->listed = false;
     if (!s->live_kept || b->raw)
         return;
-    // more new blocks than live ones: building again costs no more
-    if (s->nadded >= s->nslots || !reserve_added(s, s->nadded + 1)) {
+    if (!reserve(s, (void **)&s->added, &s->added_cap, s->nadded,
+                 sizeof *s->added)) {
         s->live_kept = false;
         return;
     }
     s->added[s->nadded++] = slot;
+}
+
+void
+hx_shadow_unlisted(struct hx_shadow *s, uint32_t slot)
+{
+    struct hx_block *b = &s->blocks[slot];
+    if (!b->listed)
+        return;
+    b->listed = false;
+    if (!s->live_kept)
+        return;
+    if (!reserve(s, (void **)&s->gone, &s->gone_cap, s->ngone,
+                 sizeof *s->gone)) {
+        s->live_kept = false;
+        return;
+    }
+    s->gone[s->ngone++] = (struct hx_gone){b->p, slot};
 }
 
 /* Whether slot's current block is a live pool block. */
@@ -110,21 +133,55 @@ rebuild(struct hx_shadow *s, uint32_t *tmp)
     return n;
 }
 
-/* The last list less what went, merged with what came; s->live follows
- * s->live_slot entry for entry. */
+/* Return the first index in live[0, n) whose address is above p. */
 static size_t
-update(struct hx_shadow *s)
+upper_bound(const void *const *live, size_t n, uintptr_t p)
 {
-    size_t kept = 0;
-    for (size_t i = 0; i < s->nsorted; i++) {
-        uint32_t k = s->live_slot[i];
-        if (is_live(&s->blocks[k]) && s->blocks[k].listed) {
-            s->live[kept] = s->live[i];
-            s->live_slot[kept++] = k;
+    size_t lo = 0;
+    while (n > 0) {
+        size_t half = n / 2;
+        if ((uintptr_t)live[lo + half] <= p) {
+            lo += half + 1;
+            n -= half + 1;
+        } else {
+            n = half;
         }
     }
-    if (s->nadded == 0) // nothing came (and the list may not exist yet)
-        return kept;
+    return lo;
+}
+
+/* Drop from the list the entries of the blocks that went, each found by
+ * its address; return the entries left. */
+static size_t
+remove_gone(struct hx_shadow *s, size_t n)
+{
+    size_t first = n;
+    for (size_t g = 0; g < s->ngone; g++) {
+        uintptr_t p = (uintptr_t)s->gone[g].p;
+        size_t at = upper_bound(s->live, n, p);
+        // the slot's entry among those at p (more than one only after K6)
+        while (at > 0 && (uintptr_t)s->live[at - 1] == p
+               && s->live_slot[at - 1] != s->gone[g].slot)
+            at--;
+        if (at == 0 || (uintptr_t)s->live[at - 1] != p)
+            continue;
+        s->live_slot[at - 1] = HX_NO_SLOT;
+        first = at - 1 < first ? at - 1 : first;
+    }
+    size_t kept = first;
+    for (size_t i = first; i < n; i++) {
+        if (s->live_slot[i] == HX_NO_SLOT)
+            continue;
+        s->live[kept] = s->live[i];
+        s->live_slot[kept++] = s->live_slot[i];
+    }
+    return kept;
+}
+
+/* Merge the blocks that came into the list of n; return its length. */
+static size_t
+insert_added(struct hx_shadow *s, size_t n)
+{
     uint32_t *fresh = s->added, *tmp = s->added + s->added_cap;
     size_t d = 0;
     for (size_t i = 0; i < s->nadded; i++) {
@@ -135,20 +192,30 @@ update(struct hx_shadow *s)
         }
     }
     sort_slots(s, fresh, tmp, d);
-    // merge from the back: the list has room for every slot
-    size_t i = kept, j = d, out = kept + d;
-    while (j > 0) {
-        const void *p = s->blocks[fresh[j - 1]].p;
-        --out;
-        if (i > 0 && (uintptr_t)s->live[i - 1] > (uintptr_t)p) {
-            s->live[out] = s->live[--i];
-            s->live_slot[out] = s->live_slot[i];
-        } else {
-            s->live[out] = p;
-            s->live_slot[out] = fresh[--j];
-        }
+    // from the back, each new entry moves the entries above it once: the
+    // list has room for every slot
+    size_t end = n;
+    for (size_t j = d; j-- > 0;) {
+        const void *p = s->blocks[fresh[j]].p;
+        size_t at = upper_bound(s->live, end, (uintptr_t)p);
+        memmove(s->live + at + j + 1, s->live + at,
+                (end - at) * sizeof *s->live);
+        memmove(s->live_slot + at + j + 1, s->live_slot + at,
+                (end - at) * sizeof *s->live_slot);
+        s->live[at + j] = p;
+        s->live_slot[at + j] = fresh[j];
+        end = at;
     }
-    return kept + d;
+    return n + d;
+}
+
+/* The last list less what went, merged with what came; s->live follows
+ * s->live_slot entry for entry. */
+static size_t
+update(struct hx_shadow *s)
+{
+    size_t n = remove_gone(s, s->nsorted);
+    return s->nadded > 0 ? insert_added(s, n) : n;
 }
 
 /* Without memory for the list: the live blocks in slot order, which the
@@ -188,6 +255,6 @@ hx_shadow_live_set(struct hx_shadow *s)
         s->live_kept = true;
     }
     s->nsorted = n;
-    s->nadded = 0;
+    s->nadded = s->ngone = 0;
     return n;
 }
