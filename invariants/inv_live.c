@@ -39,13 +39,13 @@ sort_ptrs(const void **a, size_t n)
  * and whether any entry is misaligned or equal to the one before it (the
  * reporting pass below runs only then, or when a sorted copy was made). */
 INV_SCAN static bool
-scan_live(const void *const *a, size_t n, uintptr_t align_mask,
-          bool *suspect)
+scan_live(const void *const *a, size_t n, uintptr_t align_mask, bool *suspect)
 {
     uintptr_t mis = 0;
     bool unsorted = false, repeated = false;
     for (size_t i = 0; i < n; i++) {
-        uintptr_t x = (uintptr_t)a[i], before = i > 0 ? (uintptr_t)a[i - 1] : 0;
+        uintptr_t x = (uintptr_t)a[i],
+                  before = i > 0 ? (uintptr_t)a[i - 1] : 0;
         mis |= x & align_mask;
         unsorted |= before > x;
         repeated |= i > 0 && before == x;
