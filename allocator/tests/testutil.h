@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "obm.h"
+#include "tu_run.h"
 
 /* Assertions for hot loops: unlike ck_assert, a passing check costs
  * nothing (Check records the location of every passing ck_assert). */
@@ -372,24 +373,6 @@ fill_release(struct th *t, struct fill *f)
         }
     free(f->blk);
     f->blk = NULL;
-}
-
-/* --- Runner -------------------------------------------------------------- */
-
-/* Run every test of s; fail if none ran or any failed. */
-static inline int
-tu_run(Suite *s)
-{
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int nrun = srunner_ntests_run(sr);
-    int nfailed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (nrun <= 0) {
-        fprintf(stderr, "no tests ran\n");
-        return EXIT_FAILURE;
-    }
-    return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #endif /* OBM_TESTUTIL_H */

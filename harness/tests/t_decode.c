@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "hx.h"
+#include "tu_run.h"
 
 /* fill group 0 with 512 blocks (selector 180), thin it with stride 2 from
  * 0, then free one single slot that was never live (dropped) */
@@ -199,9 +200,5 @@ main(void)
     tcase_add_test(tc, pokes_trailer);
     tcase_add_test(tc, verify_budget_delays_not_loses);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

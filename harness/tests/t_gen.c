@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hx.h"
+#include "tu_run.h"
 #include "t_gen_replay.h"
 
 /* --- Block discipline --------------------------------------------------- */
@@ -369,9 +370,5 @@ gen_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(gen_suite());
-    srunner_run_all(sr, CK_ENV);
-    int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return run > 0 && failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(gen_suite());
 }

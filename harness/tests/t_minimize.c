@@ -17,6 +17,7 @@
  * T_MINIMIZE_SEED (printed first), so the test needs no other generator.
  */
 #include "hx.h"
+#include "tu_run.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -423,9 +424,5 @@ main(void)
     printf("t_minimize: seed %llu (T_MINIMIZE_SEED), plant %d\n",
            (unsigned long long)seed, PLANT);
     fflush(stdout);
-    SRunner *sr = srunner_create(minimize_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(minimize_suite());
 }

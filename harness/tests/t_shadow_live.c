@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hx_internal.h"
+#include "tu_run.h"
 
 static int
 by_address(const void *a, const void *b)
@@ -120,9 +121,5 @@ main(void)
     tcase_add_test(tc, retaken_slot_listed_once);
     tcase_add_test(tc, overflow_rebuilds);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

@@ -7,6 +7,7 @@
  */
 #include "hx.h"
 #include "t_trace.h"
+#include "tu_run.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -629,9 +630,5 @@ main(int argc, char **argv)
     tcase_add_test(tc, text_mutations);
     tcase_add_test(tc, load_files);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int nfailed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(su);
 }

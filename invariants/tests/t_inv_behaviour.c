@@ -12,6 +12,7 @@
  * planted case below.  Built with -DPLANT=n against obm_plant_n: the case's
  * ID must fire in every profile the bug applies to. */
 #include "inv.h"
+#include "tu_run.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -480,9 +481,5 @@ make_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(make_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return run > 0 && failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(make_suite());
 }

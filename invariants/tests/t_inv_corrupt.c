@@ -5,6 +5,7 @@
  * outside the case's allowed list fires with it.  Cases live in the table
  * of t_corrupt_cases.c; coverage is checked against the catalogue. */
 #include "t_corrupt.h"
+#include "tu_run.h"
 
 #include <stdbool.h>
 
@@ -210,9 +211,5 @@ main(void)
     tcase_add_test(tc, report_forms);
     tcase_add_loop_test(tc, radix_memo, OBM_PY310, OBM_PY311 + 1);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nfailed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }
