@@ -1,85 +1,15 @@
-/* trace_binary.c — the binary trace format: "OBCT", a version, records.
- *
- * Each record opens with a tag byte; numbers are LEB128 varints.  Slots
- * are numbered in order of first use, so a malloc of a block never seen
- * names it with one tag bit, and a later reference is its distance back
- * from the newest slot, which is small for the recent blocks most
- * workloads touch.  A slot's label costs nothing when it is the number of
- * the slot itself (what generators make).  Notes and labels ride in the
- * record stream beside the operations they belong to.
+/* trace_binary_read.c — the binary trace reader (format: trace_binary.h).
  *
  * The reader takes arbitrary bytes: it checks every length against the
  * bytes left before using it, and accepts only the canonical encoding, so
  * whatever it accepts the writer gives back byte for byte.
- * Layout: harness/TRACES.md.
  */
-#include "hx.h"
+#include "trace_binary.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAGIC "OBCT"
-#define VERSION 1
-#define HEADER 5
-#define MAX_NAME 63
-#define MAX_NOTE 2048
-
-/* Tag byte: an operation is its kind (bits 0-3) | T_NEW | x << 5, where
- * x is what low_use() says; code 15 in bits 0-3 is a meta record, told
- * apart by bits 4-7. */
-#define T_NEW 0x10u
-#define T_X_SHIFT 5
-enum {
-    M_END = 0x0f,
-    M_EXPECT = 0x1f,
-    M_NOTE = 0x2f,
-    M_TRAILING = 0x3f,
-    M_LABEL_NUM = 0x4f,
-    M_LABEL_NAME = 0x5f,
-    M_ATTR = 0x6f, /* a recorded op's domain and placement */
-};
-
-static bool
-has_slot(unsigned kind)
-{
-    return kind != HX_FAULT_ARENAS && kind != HX_FAULT_RAW && kind != HX_CHECK
-           && kind != HX_ARENA_NEW && kind != HX_ARENA_FREE;
-}
-
-/* What an operation tag's bits 5-7 carry: nothing, fault flags, the low
- * three bits of the size, or of the block distance.  Sizes below 1024 and
- * distances below 1024 thus take one varint byte. */
-enum {
-    X_NONE,
-    X_FLAGS,
-    X_SIZE,
-    X_DISTANCE
-};
-
-static int
-low_use(unsigned kind)
-{
-    switch (kind) {
-    case HX_MALLOC:
-    case HX_REALLOC:
-        return X_SIZE;
-    case HX_FAULT_ARENAS:
-    case HX_FAULT_RAW:
-        return X_FLAGS;
-    case HX_FREE:
-    case HX_DOUBLE_FREE:
-    case HX_WRITE_AFTER_FREE:
-    case HX_OVERFLOW:
-        return X_DISTANCE;
-    default:
-        return X_NONE;
-    }
-}
-
-/* --- Reader ---------------------------------------------------------------
- */
 
 struct bin {
     struct hx_trace *t;
@@ -93,7 +23,7 @@ struct bin {
     unsigned attr_flags;
     uint64_t place;
     uint64_t num;
-    char name[MAX_NAME + 1];
+    char name[BIN_MAX_NAME + 1];
 };
 
 /* Print "SOURCE: byte AT: " and the message; return -1. */
@@ -170,7 +100,7 @@ read_expect(struct bin *b, size_t at)
 {
     struct hx_trace *t = b->t;
     uint8_t n = 0, len = 0;
-    if (at != HEADER)
+    if (at != BIN_HEADER)
         return bad(b, at, "expected the expect record first, found it later");
     if (get_byte(b, "a count of expected IDs", &n) != 0)
         return -1;
@@ -207,7 +137,7 @@ read_label(struct bin *b, uint8_t tag, size_t at)
                    "another label");
     if (tag == M_LABEL_NAME) {
         // hx_validate() checks the name's characters
-        if (get_text(b, "a block name", MAX_NAME, b->name) != 0)
+        if (get_text(b, "a block name", BIN_MAX_NAME, b->name) != 0)
             return -1;
         b->label = 2;
         return 0;
@@ -309,12 +239,13 @@ read_numbers(struct bin *b, unsigned kind, unsigned x, uint64_t *a,
 static int
 read_op(struct bin *b, uint8_t tag, size_t at)
 {
-    unsigned kind = tag & 0x0f, x = tag >> T_X_SHIFT, use = low_use(kind);
+    unsigned kind = tag & 0x0f, x = tag >> T_X_SHIFT,
+             use = hx_bin_low_use(kind);
     bool fresh = (tag & T_NEW) != 0;
     uint32_t slot = HX_NO_SLOT;
     uint64_t a = 0, bb = 0;
     // one encoding per operation: unused bits must be zero
-    if ((fresh && !has_slot(kind)) || (use == X_FLAGS && x > 2)
+    if ((fresh && !hx_bin_has_slot(kind)) || (use == X_FLAGS && x > 2)
         || (x != 0 && (use == X_NONE || (use == X_DISTANCE && fresh))))
         return bad(b, at, "expected a record tag, found 0x%02x", tag);
     if (b->label != 0 && !fresh)
@@ -324,7 +255,7 @@ read_op(struct bin *b, uint8_t tag, size_t at)
                    tag);
     if (fresh && new_slot(b, at, &slot) != 0)
         return -1;
-    if (!fresh && has_slot(kind)
+    if (!fresh && hx_bin_has_slot(kind)
         && read_distance(b, x, use == X_DISTANCE, &slot) != 0)
         return -1;
     if (read_numbers(b, kind, x, &a, &bb) != 0)
@@ -371,10 +302,10 @@ read_attr(struct bin *b, size_t at)
 static int
 read_note(struct bin *b, uint8_t tag, size_t at)
 {
-    char text[MAX_NOTE + 1];
+    char text[BIN_MAX_NOTE + 1];
     if (tag == M_TRAILING && b->t->nops == 0)
         return bad(b, at, "expected an operation before a trailing note");
-    if (get_text(b, "a note", MAX_NOTE, text) != 0)
+    if (get_text(b, "a note", BIN_MAX_NOTE, text) != 0)
         return -1;
     if (hx_note_add(b->t, tag == M_TRAILING, text) != 0)
         return bad(b, at, "out of memory");
@@ -436,14 +367,14 @@ hx_read_binary(struct hx_trace *t, const char *source, const uint8_t *data,
                     .err = err,
                     .errlen = errlen};
     int rc = 0;
-    if (len < 4 || memcmp(data, MAGIC, 4) != 0)
+    if (len < 4 || memcmp(data, BIN_MAGIC, 4) != 0)
         rc = bad(&b, 0, "expected the magic \"OBCT\"");
-    else if (len == 4 || data[4] != VERSION)
+    else if (len == 4 || data[4] != BIN_VERSION)
         rc = len == 4 ? bad(&b, 4, "expected version %d, found end of data",
-                            VERSION)
-                      : bad(&b, 4, "expected version %d, found %u", VERSION,
-                            data[4]);
-    b.off = HEADER;
+                            BIN_VERSION)
+                      : bad(&b, 4, "expected version %d, found %u",
+                            BIN_VERSION, data[4]);
+    b.off = BIN_HEADER;
     for (bool end = false; rc == 0 && !end;)
         rc = read_record(&b, &end);
     if (rc == 0)
@@ -452,180 +383,5 @@ hx_read_binary(struct hx_trace *t, const char *source, const uint8_t *data,
         hx_trace_free(t);
         hx_trace_init(t, source);
     }
-    return rc;
-}
-
-/* --- Writer ---------------------------------------------------------------
- */
-
-struct sink {
-    FILE *f;
-    size_t n;
-    bool failed;
-    uint8_t buf[16384];
-};
-
-static void
-drain(struct sink *s)
-{
-    if (s->n > 0 && fwrite(s->buf, 1, s->n, s->f) != s->n)
-        s->failed = true;
-    s->n = 0;
-}
-
-static void
-put_bytes(struct sink *s, const void *p, size_t n)
-{
-    if (s->n + n > sizeof s->buf)
-        drain(s);
-    if (n > sizeof s->buf) {
-        if (fwrite(p, 1, n, s->f) != n)
-            s->failed = true;
-        return;
-    }
-    memcpy(s->buf + s->n, p, n);
-    s->n += n;
-}
-
-static void
-put_varint(struct sink *s, uint64_t v)
-{
-    uint8_t b[10];
-    size_t n = 0;
-    for (; v >= 0x80; v >>= 7)
-        b[n++] = (uint8_t)(v | 0x80);
-    b[n++] = (uint8_t)v;
-    put_bytes(s, b, n);
-}
-
-static void
-put_text(struct sink *s, uint8_t tag, const char *text)
-{
-    size_t n = strlen(text);
-    put_bytes(s, &tag, 1);
-    put_varint(s, n);
-    put_bytes(s, text, n);
-}
-
-/* Write a new slot's label record, unless the label is its number. */
-static void
-write_label(struct sink *s, const struct hx_trace *t, uint32_t slot,
-            uint32_t seen)
-{
-    const struct hx_label *l = slot < t->nslots ? &t->labels[slot] : NULL;
-    if (l != NULL && l->name != NULL) {
-        put_text(s, M_LABEL_NAME, l->name);
-    } else if (l != NULL && l->num != seen) {
-        put_bytes(s, &(uint8_t){M_LABEL_NUM}, 1);
-        put_varint(s, l->num);
-    }
-}
-
-/* Write op; map gives each slot its number in order of first use. */
-static void
-write_op(struct sink *s, const struct hx_trace *t, const struct hx_op *op,
-         uint32_t *map, uint32_t *seen)
-{
-    uint32_t slot = op->slot;
-    if (op->kind >= HX_NKINDS)
-        return;
-    int use = low_use(op->kind);
-    bool ref =
-        has_slot(op->kind) && slot < t->nslots && map[slot] != HX_NO_SLOT;
-    uint64_t d = ref ? *seen - 1 - map[slot] : 0;
-    unsigned x = use == X_FLAGS      ? op->flags & 3u
-                 : use == X_SIZE     ? (unsigned)(op->a & 7)
-                 : use == X_DISTANCE ? (unsigned)(d & 7)
-                                     : 0;
-    uint64_t pl = t->place != NULL ? t->place[op - t->ops] : HX_PLACE_NONE;
-    uint64_t v = (op->kind <= HX_FREE && (op->flags & HX_F_OBJ) ? 1u : 0u)
-                 | (hx_place_is_pool(pl) ? 4u
-                    : pl == HX_PLACE_RAW ? 2u
-                                         : 0u);
-    if (v != 0) {
-        put_bytes(s, &(uint8_t){M_ATTR}, 1);
-        put_varint(s, v);
-    }
-    if (v >= 4) {
-        put_varint(s, hx_place_arena(pl));
-        put_varint(s, hx_place_pool_index(pl));
-        put_varint(s, hx_place_offset(pl));
-    }
-    if (has_slot(op->kind) && !ref) {
-        write_label(s, t, slot, *seen);
-        if (slot < t->nslots)
-            map[slot] = *seen;
-        ++*seen;
-    }
-    uint8_t tag = (uint8_t)(op->kind | (!ref && has_slot(op->kind) ? T_NEW : 0)
-                            | x << T_X_SHIFT);
-    put_bytes(s, &tag, 1);
-    if (ref)
-        put_varint(s, use == X_DISTANCE ? d >> 3 : d);
-    if (use == X_SIZE)
-        put_varint(s, op->a >> 3);
-    else if (op->kind == HX_OVERFLOW || (use == X_FLAGS && x == 0))
-        put_varint(s, op->a);
-    else if (op->kind == HX_CALLOC || op->kind == HX_WRITE_AFTER_FREE
-             || op->kind == HX_ARENA_NEW) {
-        put_varint(s, op->a);
-        put_varint(s, op->b);
-    } else if (op->kind == HX_ARENA_FREE)
-        put_varint(s, op->a);
-}
-
-static void
-write_expect(struct sink *s, const struct hx_trace *t)
-{
-    unsigned n = t->nexpect < HX_MAX_EXPECT ? t->nexpect : HX_MAX_EXPECT;
-    if (n == 0)
-        return;
-    put_bytes(s, &(uint8_t){M_EXPECT}, 1);
-    put_bytes(s, &(uint8_t){(uint8_t)n}, 1);
-    for (unsigned k = 0; k < n; k++) {
-        uint8_t len = (uint8_t)strnlen(t->expect[k], 7);
-        put_bytes(s, &len, 1);
-        put_bytes(s, t->expect[k], len);
-    }
-}
-
-/* Write t in the canonical binary form; return 0, or -1 on a write error
- * or out of memory. */
-int
-hx_write_binary(const struct hx_trace *t, FILE *out)
-{
-    struct sink *s = malloc(sizeof *s);
-    uint32_t *map = malloc((t->nslots + (size_t)1) * sizeof *map);
-    if (s == NULL || map == NULL) {
-        free(s);
-        free(map);
-        return -1;
-    }
-    s->f = out;
-    s->n = 0;
-    s->failed = false;
-    memset(map, 0xff, (t->nslots + (size_t)1) * sizeof *map);
-    put_bytes(s, MAGIC, 4);
-    put_bytes(s, &(uint8_t){VERSION}, 1);
-    write_expect(s, t);
-    // notes as the text writer places them (sorted in a valid trace)
-    size_t c = 0;
-    uint32_t seen = 0;
-    for (size_t i = 0; i < t->nops; i++) {
-        for (; c < t->nnotes && t->notes[c].at == i && !t->notes[c].trailing;
-             c++)
-            put_text(s, M_NOTE, t->notes[c].text);
-        write_op(s, t, &t->ops[i], map, &seen);
-        for (; c < t->nnotes && t->notes[c].at == i && t->notes[c].trailing;
-             c++)
-            put_text(s, M_TRAILING, t->notes[c].text);
-    }
-    for (; c < t->nnotes; c++)
-        put_text(s, M_NOTE, t->notes[c].text);
-    put_bytes(s, &(uint8_t){M_END}, 1);
-    drain(s);
-    int rc = s->failed || fflush(out) != 0 || ferror(out) ? -1 : 0;
-    free(s);
-    free(map);
     return rc;
 }
