@@ -17,7 +17,10 @@ struct hx_cpy_options {
     struct hx_mirror *mirror; /* step each recorded op through it */
     bool keep_going;          /* mirror: go on after a divergence */
     unsigned long walk_every; /* walk CPython's heap every N ops; 0 no */
-    size_t (*walk)(void *ctx, unsigned long opno);
+    /* the walk; live: every pool block CPython handed out through the
+     * hooks and has not taken back, sorted by address (NULL: unknown) */
+    size_t (*walk)(void *ctx, unsigned long opno, const void *const *live,
+                   size_t nlive);
     void *walk_ctx;
 };
 
@@ -41,6 +44,9 @@ bool hx_cpy_stop(void);
 /* Copy out the counts. */
 void hx_cpy_counts(struct hx_cpy_counts *c);
 
+/* Walk now, as the hooks do every walk_every ops (with the live set). */
+size_t hx_cpy_walk_now(void);
+
 /* A map from addresses to 64-bit values (open addressing, linear
  * probing, deletion by backward shift); keys must not be 0. */
 struct hx_ptrmap {
@@ -59,15 +65,18 @@ struct hx_cpy_walk {
     struct inv_scratch scratch;
     struct inv_report rep;
     unsigned long checks, violations;
+    size_t last_live; /* live pool blocks given to the last check */
 };
 
 /* Find obmalloc's statics in the executable's symbol table and fill w;
  * return 0, or -1 with the reason in err. */
 int hx_cpy_walk_init(struct hx_cpy_walk *w, char *err, size_t errlen);
 
-/* Run INV_FULL on CPython's heap (ctx: the walk); return the violations
+/* Run INV_FULL on CPython's heap (ctx: the walk) with its live pool
+ * blocks, sorted (C5, P8-P10; NULL skips them); return the violations
  * found, printing the first failing check's. */
-size_t hx_cpy_walk_check(void *ctx, unsigned long opno);
+size_t hx_cpy_walk_check(void *ctx, unsigned long opno,
+                         const void *const *live, size_t nlive);
 
 /* Free the walk's scratch memory. */
 void hx_cpy_walk_free(struct hx_cpy_walk *w);

@@ -9,7 +9,8 @@
  * (_PyObject_VirtualAlloc); only the ARENA_SIZE requests made inside a
  * MEM or OBJ call are obmalloc's arenas.  Real pointers map to trace slots; a
  * freed slot's label is reused, so the trace names as many blocks as were ever
- * live at once.
+ * live at once.  A walk keeps the same map of live blocks, and hands the
+ * checker those inside arenas as its live set.
  *
  * All state is in `cpy`, the one global context the CPython hooks need.
  */
@@ -45,6 +46,8 @@ static struct {
     size_t stepped; /* ops fed to the mirror */
     bool mirror_done;
     unsigned long since_walk;
+    const void **live; /* the walk's live set, made for each walk */
+    size_t livecap;
     struct hx_cpy_counts n;
 } cpy;
 
@@ -88,6 +91,44 @@ mirror_catch_up(void)
             cpy.mirror_done = true;
 }
 
+static int
+by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (const void *const *)a;
+    uintptr_t y = (uintptr_t) * (const void *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fill cpy.live with the live blocks inside arenas (pool blocks), sorted;
+ * return how many, or SIZE_MAX without the memory. */
+static size_t
+live_pool_blocks(void)
+{
+    const struct hx_ptrmap *m = &cpy.blocks;
+    if (cpy.livecap < m->n) {
+        size_t cap = m->n + m->n / 2 + 1024;
+        const void **v = realloc(cpy.live, cap * sizeof *v);
+        if (v == NULL)
+            return SIZE_MAX;
+        cpy.live = v;
+        cpy.livecap = cap;
+    }
+    size_t n = 0;
+    for (size_t i = 0; m->keys != NULL && i <= m->mask; i++)
+        if (m->keys[i] != 0 && arena_of(m->keys[i]) != 0)
+            cpy.live[n++] = (const void *)m->keys[i];
+    qsort(cpy.live, n, sizeof *cpy.live, by_address);
+    return n;
+}
+
+size_t
+hx_cpy_walk_now(void)
+{
+    size_t n = live_pool_blocks();
+    return cpy.o.walk(cpy.o.walk_ctx, cpy.n.ops,
+                      n != SIZE_MAX ? cpy.live : NULL, n);
+}
+
 /* Everything after an op's wrapped call returned. */
 static void
 after_op(void)
@@ -97,7 +138,22 @@ after_op(void)
         mirror_catch_up();
     if (cpy.o.walk_every != 0 && ++cpy.since_walk >= cpy.o.walk_every) {
         cpy.since_walk = 0;
-        cpy.o.walk(cpy.o.walk_ctx, cpy.n.ops);
+        hx_cpy_walk_now();
+    }
+}
+
+/* A walk's live set: block p came (q NULL) or went, or moved to q. */
+static void
+track(void *p, void *q, bool came)
+{
+    if (cpy.o.walk == NULL)
+        return;
+    if (!came)
+        hx_ptrmap_del(&cpy.blocks, (uintptr_t)p, NULL);
+    void *now = came ? p : q;
+    if (now != NULL && hx_ptrmap_put(&cpy.blocks, (uintptr_t)now, 0) != 0) {
+        fputs("obcheck-cpython: out of memory while walking\n", stderr);
+        abort();
     }
 }
 
@@ -155,6 +211,7 @@ hook_malloc(void *ctx, size_t n)
     void *p = d->orig.malloc(d->orig.ctx, n);
     cpy.depth--;
     if (cpy.on) {
+        track(p, NULL, true);
         record_new(d->flags, HX_MALLOC, p, n, 0);
         after_op();
     }
@@ -169,6 +226,7 @@ hook_calloc(void *ctx, size_t nelem, size_t elsize)
     void *p = d->orig.calloc(d->orig.ctx, nelem, elsize);
     cpy.depth--;
     if (cpy.on) {
+        track(p, NULL, true);
         record_new(d->flags, HX_CALLOC, p, nelem, elsize);
         after_op();
     }
@@ -203,6 +261,8 @@ hook_realloc(void *ctx, void *p, size_t n)
     cpy.depth--;
     if (!cpy.on)
         return q;
+    if (p == NULL || q != NULL) // a failed realloc leaves p as it was
+        track(p == NULL ? q : p, p == NULL ? NULL : q, p == NULL);
     uint64_t s;
     if (p == NULL)
         record_new(d->flags, HX_MALLOC, q, n, 0);
@@ -225,6 +285,7 @@ hook_free(void *ctx, void *p)
     cpy.depth--;
     if (!cpy.on || p == NULL)
         return;
+    track(p, NULL, false);
     uint64_t s;
     struct hx_trace *t = cpy.o.record;
     if (t == NULL)

@@ -247,10 +247,11 @@ walk_report(const struct args *a, struct hx_cpy_walk *w)
 {
     struct hx_cpy_counts n;
     hx_cpy_counts(&n);
-    hx_cpy_walk_check(w, n.ops);
+    hx_cpy_walk_now();
     printf("%s: walk: %lu full checks of CPython's heap (every %lu ops and "
-           "at the end): %lu violations\n",
-           a->script, w->checks, a->every, w->violations);
+           "at the end), the last with %zu live pool blocks: %lu "
+           "violations\n",
+           a->script, w->checks, a->every, w->last_live, w->violations);
     int rc = w->violations > 0 ? 1 : 0;
     hx_cpy_walk_free(w);
     return rc;

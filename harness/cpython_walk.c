@@ -186,11 +186,15 @@ hx_cpy_walk_init(struct hx_cpy_walk *w, char *err, size_t errlen)
 }
 
 size_t
-hx_cpy_walk_check(void *ctx, unsigned long opno)
+hx_cpy_walk_check(void *ctx, unsigned long opno, const void *const *live,
+                  size_t nlive)
 {
     struct hx_cpy_walk *w = ctx;
     struct inv_view v;
     inv_view_from_state(&v, &w->st);
+    v.live = live;
+    v.nlive = live != NULL ? nlive : 0;
+    w->last_live = v.nlive;
     size_t want = (*w->st.maxarenas + 16) * 4 * sizeof(uintptr_t) + 4096;
     if (w->scratch.size < want) {
         // the checker never allocates: it gets its index memory from us
