@@ -27,7 +27,8 @@ next(struct reader *r)
 }
 
 /* Decode a size: tiny, around a class boundary, around the threshold,
- * medium raw, or (rarely) up to 64 KiB. */
+ * medium raw, (rarely) up to 64 KiB, or (one in 2^16 of those) above
+ * PTRDIFF_MAX, which every allocator must refuse. */
 static uint64_t
 size_of(struct reader *r, const struct obm_geometry *g)
 {
@@ -42,7 +43,11 @@ size_of(struct reader *r, const struct obm_geometry *g)
         return g->threshold + s - 192;
     if (s < 248)
         return g->threshold + 1 + (uint64_t)next(r) * 16;
-    return ((uint64_t)next(r) << 8 | next(r)) + 1;
+    // two statements: the order of two calls in one expression is the
+    // compiler's, and gcc and clang builds must decode alike
+    uint64_t v = (uint64_t)next(r) << 8;
+    v |= next(r);
+    return v == 0xffff ? HX_HUGE : v + 1;
 }
 
 /* Blocks made by fills, freed only by thinnings. */
@@ -178,9 +183,12 @@ allocate(struct decoder *d, struct reader *r, unsigned s, bool zeroed)
     if (take(d, s) != 0)
         return -1;
     unsigned k = next(r);
-    // one calloc in 256 asks for a product that overflows
+    // one calloc in 256 asks for a product that overflows; a huge size
+    // stays huge (split, it could fall below PTRDIFF_MAX)
     if (k == 255)
         return push(d, HX_CALLOC, 0, s, UINT64_C(1) << 62, 8);
+    if (n >= HX_HUGE)
+        return push(d, HX_CALLOC, 0, s, 1, n);
     uint64_t nelem = 1 + k % 16;
     return push(d, HX_CALLOC, 0, s, nelem, n / nelem);
 }

@@ -27,7 +27,7 @@
 #define NEED_PLACE 1u /* an allocation or realloc: a new block */
 #define NEED_GOT 2u
 #define NEED_RESIZED 4u
-#define NEED_OVERFLOWED 8u /* a calloc whose product overflows */
+#define NEED_REFUSED 8u /* an overflowing calloc, a size > PTRDIFF_MAX */
 #define NEED_MISUSE 16u
 #define NEED_FLIP 32u
 #define NEED_HOLDS 64u     /* a realloc or free */
@@ -97,6 +97,17 @@ calloc_overflows(const struct hx_op *op)
     return op->b != 0 && op->a > SIZE_MAX / op->b;
 }
 
+/* The ID a malloc or calloc that must fail breaks by returning a block
+ * (K8: an overflowing product, K11: above PTRDIFF_MAX), or NULL. */
+static const char *
+refused(const struct hx_op *op)
+{
+    if (op->kind == HX_CALLOC && calloc_overflows(op))
+        return "K8";
+    uint64_t n = op->kind == HX_CALLOC ? op->a * op->b : op->a;
+    return n >= HX_HUGE ? "K11" : NULL;
+}
+
 /* Return the NEED_* bits of t's operations, or 0 with *bad set if one
  * is malformed (an unknown kind, or a slot the trace does not have). */
 static unsigned
@@ -117,8 +128,9 @@ needs(const struct hx_trace *t, bool *bad)
         const struct hx_op *op = &t->ops[i];
         *bad = op->kind >= HX_NKINDS
                || (op->slot != HX_NO_SLOT && op->slot >= t->nslots);
-        if (!*bad && op->kind == HX_CALLOC && calloc_overflows(op))
-            need |= NEED_PLACE | NEED_OVERFLOWED;
+        if (!*bad && (op->kind == HX_MALLOC || op->kind == HX_CALLOC)
+            && refused(op) != NULL)
+            need |= NEED_PLACE | NEED_REFUSED;
         else if (!*bad)
             need |= by_kind[op->kind];
     }
@@ -131,6 +143,17 @@ emit_block_op(const struct hx_op *op, FILE *out)
 {
     uint32_t s = op->slot;
     char a[24], b[24], n[24];
+    if ((op->kind == HX_MALLOC || op->kind == HX_CALLOC)
+        && refused(op) != NULL) {
+        num(op->a, a);
+        if (op->kind == HX_MALLOC)
+            fprintf(out, "    b[%" PRIu32 "] = obm_malloc(h, %s);\n", s, a);
+        else
+            fprintf(out, "    b[%" PRIu32 "] = obm_calloc(h, %s, %s);\n", s, a,
+                    num(op->b, b));
+        fprintf(out, "    refused(%" PRIu32 ", \"%s\");\n", s, refused(op));
+        return;
+    }
     switch (op->kind) {
     case HX_MALLOC:
         fprintf(out,
@@ -142,13 +165,6 @@ emit_block_op(const struct hx_op *op, FILE *out)
     case HX_CALLOC:
         num(op->a, a);
         num(op->b, b);
-        if (calloc_overflows(op)) {
-            fprintf(out,
-                    "    b[%" PRIu32 "] = obm_calloc(h, %s, %s);\n"
-                    "    overflowed(%" PRIu32 ");\n",
-                    s, a, b, s);
-            break;
-        }
         fprintf(out,
                 "    before(INV_OP_CALLOC, NULL, %s);\n"
                 "    b[%" PRIu32 "] = obm_calloc(h, %s, %s);\n"
@@ -296,14 +312,10 @@ hx_emit_c(const struct hx_trace *t, enum obm_profile p, FILE *out)
         unsigned need;
         const char *text;
     } parts[] = {
-        {NEED_HOLDS, holds_fn},
-        {NEED_PLACE, place_fn},
-        {NEED_GOT, got_fn},
-        {NEED_RESIZED, resized_fn},
-        {NEED_OVERFLOWED, overflowed_fn},
-        {NEED_MISUSE, misuse_fn},
-        {NEED_RELEASED, released_fn},
-        {NEED_FLIP, flip_fn},
+        {NEED_HOLDS, holds_fn},       {NEED_PLACE, place_fn},
+        {NEED_GOT, got_fn},           {NEED_RESIZED, resized_fn},
+        {NEED_REFUSED, refused_fn},   {NEED_MISUSE, misuse_fn},
+        {NEED_RELEASED, released_fn}, {NEED_FLIP, flip_fn},
     };
     const struct obm_geometry *g = obm_geometry(p);
     bool bad;

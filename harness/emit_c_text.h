@@ -307,15 +307,21 @@ static const char got_fn[] =
 
 static const char resized_fn[] =
     "\n"
-    "/* Slot s's realloc to n bytes returned p: K8, K3, a new block. */\n"
+    "/* Slot s's realloc to n bytes returned p: K8, K11, K3, a new block. */\n"
     "static void\n"
     "resized(unsigned s, void *p, uint64_t n)\n"
     "{\n"
     "    if (p == NULL) {\n"
     "        // the block stays as it was, which the check confirms\n"
     "        predicted = false;\n"
-    "        if (raw_faults.nfailed == raw_before)\n"
+    "        if (raw_faults.nfailed == raw_before && n <= PTRDIFF_MAX)\n"
     "            k_fail(\"K8\", s, NULL, 1, 0, \": realloc returned NULL\");\n"
+    "        return;\n"
+    "    }\n"
+    "    if (n > PTRDIFF_MAX) {\n"
+    "        k_fail(\"K11\", s, p, 0, (uintptr_t)p,\n"
+    "               \": a realloc above PTRDIFF_MAX returned a block\");\n"
+    "        place(s, p, 0, false);\n"
     "        return;\n"
     "    }\n"
     "    uint64_t kept = size[s] < n ? size[s] : n;\n"
@@ -330,17 +336,18 @@ static const char resized_fn[] =
     "    place(s, p, n, false);\n"
     "}\n";
 
-static const char overflowed_fn[] =
+static const char refused_fn[] =
     "\n"
-    "/* Slot s's calloc overflows: it must have returned NULL. */\n"
+    "/* Slot s's request must fail (id: K8 for a calloc whose product\n"
+    " * overflows, K11 above PTRDIFF_MAX): it must have returned NULL. */\n"
     "static void\n"
-    "overflowed(unsigned s)\n"
+    "refused(unsigned s, const char *id)\n"
     "{\n"
     "    bstate[s] = FAILED;\n"
     "    if (b[s] == NULL)\n"
     "        return;\n"
-    "    k_fail(\"K8\", s, b[s], 0, (uintptr_t)b[s], \": an overflowing "
-    "calloc returned a block\");\n"
+    "    k_fail(id, s, b[s], 0, (uintptr_t)b[s], \": a request that must "
+    "fail returned a block\");\n"
     "    place(s, b[s], 0, false);\n"
     "}\n";
 

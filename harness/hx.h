@@ -34,8 +34,10 @@ extern "C" {
  */
 
 /* Largest size one operation may ask for (a bigger one is an input error):
- * the shadow model writes every byte it hands out. */
+ * the shadow model writes every byte it hands out.  Sizes above
+ * PTRDIFF_MAX are allowed too: every allocator must refuse them (K11). */
 #define HX_MAX_SIZE ((uint64_t)1 << 30)
+#define HX_HUGE ((uint64_t)PTRDIFF_MAX + 1) /* the least refused size */
 #define HX_MAX_EXPECT 8 /* IDs on one trace's `expect` line */
 #define HX_NO_SLOT UINT32_MAX
 #define HX_WAF_DEFAULT_LEN                                                    \

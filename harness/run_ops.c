@@ -108,8 +108,10 @@ op_alloc(struct hx_runner *r, const struct hx_op *op)
     bool is_calloc = op->kind == HX_CALLOC;
     bool overflow = is_calloc && op->b != 0 && op->a > SIZE_MAX / op->b;
     uint64_t n = is_calloc ? op->a * op->b : op->a;
+    // K8 for an overflowing product, K11 above PTRDIFF_MAX: NULL or else
+    const char *refuse = overflow ? "K8" : n >= HX_HUGE ? "K11" : NULL;
     unsigned long raw_before = r->rawf.nfailed;
-    if (!overflow)
+    if (refuse == NULL)
         predict(r, is_calloc ? INV_OP_CALLOC : INV_OP_MALLOC, NULL, n);
     void *p;
     if (r->a == NULL)
@@ -118,15 +120,21 @@ op_alloc(struct hx_runner *r, const struct hx_op *op)
     else
         p = is_calloc ? r->a->calloc(r->a->ctx, op->a, op->b)
                       : r->a->malloc(r->a->ctx, op->a);
-    if (overflow) {
+    if (refuse != NULL) {
         mark_failed(r, op->slot);
-        if (p != NULL) {
-            hx_fail_heap(r, "K8", 0, (uintptr_t)p,
+        r->res->nulls += p == NULL;
+        if (p != NULL && overflow)
+            hx_fail_heap(r, refuse, 0, (uintptr_t)p,
                          "calloc(%llu, %llu) overflows, yet returned %p",
                          (unsigned long long)op->a, (unsigned long long)op->b,
                          p);
+        else if (p != NULL)
+            hx_fail_heap(r, refuse, 0, (uintptr_t)p,
+                         "%s of %llu bytes (above PTRDIFF_MAX) returned %p",
+                         is_calloc ? "calloc" : "malloc",
+                         (unsigned long long)n, p);
+        if (p != NULL)
             hx_shadow_alloc(&r->sh, op->slot, p, 0, false);
-        }
         return;
     }
     if (p == NULL) {
@@ -176,11 +184,19 @@ op_realloc(struct hx_runner *r, const struct hx_op *op)
     if (p == NULL) {
         // the block stays as it was, which the next check confirms
         r->res->nulls++;
-        if (r->rawf.nfailed == raw_before)
+        if (r->rawf.nfailed == raw_before && op->a < HX_HUGE)
             hx_fail_heap(r, "K8", 1, 0,
                          "realloc to %llu bytes returned NULL, yet the raw "
                          "allocator did not fail",
                          (unsigned long long)op->a);
+        return;
+    }
+    if (op->a >= HX_HUGE) {
+        hx_fail_heap(r, "K11", 0, (uintptr_t)p,
+                     "realloc to %llu bytes (above PTRDIFF_MAX) returned %p",
+                     (unsigned long long)op->a, p);
+        hx_shadow_release(&r->sh, op->slot);
+        hx_shadow_alloc(&r->sh, op->slot, p, 0, false);
         return;
     }
     hx_shadow_realloc(&r->sh, op->slot, p, op->a);

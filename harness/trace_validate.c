@@ -179,22 +179,24 @@ check_values(struct checker *c, size_t i)
     switch (op->kind) {
     case HX_MALLOC:
     case HX_REALLOC:
-        if (op->a > HX_MAX_SIZE)
+        if (op->a > HX_MAX_SIZE && op->a < HX_HUGE)
             return fail_block(c, i,
                               ": size %" PRIu64 " is too large; expected at "
-                              "most %" PRIu64,
-                              op->a, HX_MAX_SIZE);
+                              "most %" PRIu64 " (or at least %" PRIu64
+                              ", which must fail)",
+                              op->a, HX_MAX_SIZE, HX_HUGE);
         return 0;
     case HX_CALLOC:
         // an overflowing product is allowed: the allocator must say NULL
         if (op->b != 0 && op->a > UINT64_MAX / op->b)
             return 0;
-        if (op->a * op->b > HX_MAX_SIZE)
+        if (op->a * op->b > HX_MAX_SIZE && op->a * op->b < HX_HUGE)
             return fail_block(c, i,
                               ": %" PRIu64 " x %" PRIu64 " bytes is too "
                               "large; expected at most %" PRIu64
-                              " (or a product over 64 bits)",
-                              op->a, op->b, HX_MAX_SIZE);
+                              " (or at least %" PRIu64 ", or a product over "
+                              "64 bits: they must fail)",
+                              op->a, op->b, HX_MAX_SIZE, HX_HUGE);
         return 0;
     case HX_OVERFLOW:
         if (op->a < 1 || op->a > MAX_REACH)

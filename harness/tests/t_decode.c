@@ -1,8 +1,8 @@
 /* t_decode.c — fuzz input decoding and the runner options fuzz_ops uses:
  * group fills and thinnings (labels, the batch flag on all but their last
  * operation), FULL checks only where a batch ends, a region kept across
- * runs, the pokes' trailer, and the shadow's verify budget, which delays a
- * finding but never loses it.
+ * runs, the pokes' trailer, the shadow's verify budget, which delays a
+ * finding but never loses it, and sizes above PTRDIFF_MAX (K11).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -189,6 +189,46 @@ START_TEST(verify_budget_delays_not_loses)
 }
 END_TEST
 
+/* A size selector of 248 with 0xffff asks for HX_HUGE (above
+ * PTRDIFF_MAX): malloc, calloc (kept whole, not split) and realloc of it
+ * must return NULL, which the reference does without a K8; an allocator
+ * that hands out a block for one breaks K11. */
+START_TEST(huge_sizes_refused)
+{
+    static const uint8_t in[] = {5,    0,   1,   248,  0xff, 0xff, // malloc
+                                 3,    2,   248, 0xff, 0xff, 0,    // calloc
+                                 0,    3,   16,  4,    3,    248,
+                                 0xff, 0xff}; // realloc
+    struct hx_trace t;
+    enum obm_profile p;
+    decode(&t, in, sizeof in, &p);
+    ck_assert_uint_eq(t.nops, 4);
+    ck_assert_uint_eq(t.ops[0].a, HX_HUGE);
+    ck_assert_uint_eq(t.ops[1].a, 1);
+    ck_assert_uint_eq(t.ops[1].b, HX_HUGE);
+    ck_assert_uint_eq(t.ops[3].kind, HX_REALLOC);
+    ck_assert_uint_eq(t.ops[3].a, HX_HUGE);
+    char err[256];
+    ck_assert_msg(hx_validate(&t, err, sizeof err) == 0, "%s", err);
+    struct hx_run_options o;
+    hx_run_options_default(&o);
+    o.profile = p;
+    o.check = HX_CHECK_FULL | HX_CHECK_END;
+    struct hx_run_result *res = malloc(sizeof *res);
+    ck_assert_ptr_nonnull(res);
+    ck_assert_int_eq(hx_run(&t, &o, res), 0);
+    ck_assert_uint_eq(res->nulls, 3);
+    o.alloc = hx_allocator_open(T_BAD_HUGE, NULL, err, sizeof err);
+    ck_assert_msg(o.alloc != NULL, "%s", err);
+    ck_assert_int_eq(hx_run(&t, &o, res), 1);
+    ck_assert_uint_eq(res->first_op, 1);
+    ck_assert_str_eq(res->report.kept[0].id, "K11");
+    hx_allocator_close((struct hx_allocator *)o.alloc);
+    free(res);
+    hx_trace_free(&t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -199,6 +239,7 @@ main(void)
     tcase_add_test(tc, kept_region_runs_alike);
     tcase_add_test(tc, pokes_trailer);
     tcase_add_test(tc, verify_budget_delays_not_loses);
+    tcase_add_test(tc, huge_sizes_refused);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -176,6 +176,8 @@ PFX(realloc)(void *p, size_t n)
 size_t
 PFX(usable_size)(void *p)
 {
+    if (p == huge_block) // no header: the size is not known
+        return 0;
     size_t n = header(p).size;
 #ifdef BREAK_USABLE
     return n > 0 ? n - 1 : 0;
