@@ -24,6 +24,19 @@ decode(struct hx_trace *t, const uint8_t *data, size_t len,
     ck_assert_int_eq(hx_decode_ops(data, len, t, p), 0);
 }
 
+/* Set o for a run of profile p with INV_FULL after every operation, as
+ * fuzz_ops asks (the drain left to each test); return a result to fill. */
+static struct hx_run_result *
+full_run(struct hx_run_options *o, enum obm_profile p)
+{
+    hx_run_options_default(o);
+    o->profile = p;
+    o->check = HX_CHECK_FULL | HX_CHECK_END;
+    struct hx_run_result *res = malloc(sizeof *res);
+    ck_assert_ptr_nonnull(res);
+    return res;
+}
+
 START_TEST(fill_and_thin)
 {
     struct hx_trace t;
@@ -59,12 +72,8 @@ START_TEST(kept_region_runs_alike)
     enum obm_profile p;
     decode(&t, in, sizeof in, &p);
     struct hx_run_options o;
-    hx_run_options_default(&o);
-    o.profile = p;
-    o.check = HX_CHECK_FULL | HX_CHECK_END;
-    struct hx_run_result *alone = malloc(sizeof *alone);
+    struct hx_run_result *alone = full_run(&o, p);
     struct hx_run_result *kept = malloc(sizeof *kept);
-    ck_assert_ptr_nonnull(alone);
     ck_assert_ptr_nonnull(kept);
     ck_assert_int_eq(hx_run(&t, &o, alone), 0);
     struct obm_region_config cfg = {0};
@@ -104,11 +113,7 @@ START_TEST(full_where_batches_end)
     enum obm_profile p;
     decode(&t, fill_thin, sizeof fill_thin, &p);
     struct hx_run_options o;
-    hx_run_options_default(&o);
-    o.profile = p;
-    o.check = HX_CHECK_FULL | HX_CHECK_END;
-    struct hx_run_result *res = malloc(sizeof *res);
-    ck_assert_ptr_nonnull(res);
+    struct hx_run_result *res = full_run(&o, p);
     ck_assert_int_eq(hx_run(&t, &o, res), 0);
     // two batch ends, the drain's 256 frees, the end check
     ck_assert_uint_eq(res->full_checks, 2 + 256 + 1);
@@ -171,10 +176,7 @@ START_TEST(verify_budget_delays_not_loses)
             == 0,
         "%s", err);
     struct hx_run_options o;
-    hx_run_options_default(&o);
-    o.check = HX_CHECK_FULL | HX_CHECK_END;
-    struct hx_run_result *res = malloc(sizeof *res);
-    ck_assert_ptr_nonnull(res);
+    struct hx_run_result *res = full_run(&o, OBM_PROFILE_DEFAULT);
     unsigned long first[2];
     for (int k = 0; k < 2; k++) {
         o.verify_budget = k == 0 ? 0 : 1;
@@ -211,11 +213,7 @@ START_TEST(huge_sizes_refused)
     char err[256];
     ck_assert_msg(hx_validate(&t, err, sizeof err) == 0, "%s", err);
     struct hx_run_options o;
-    hx_run_options_default(&o);
-    o.profile = p;
-    o.check = HX_CHECK_FULL | HX_CHECK_END;
-    struct hx_run_result *res = malloc(sizeof *res);
-    ck_assert_ptr_nonnull(res);
+    struct hx_run_result *res = full_run(&o, p);
     ck_assert_int_eq(hx_run(&t, &o, res), 0);
     ck_assert_uint_eq(res->nulls, 3);
     o.alloc = hx_allocator_open(T_BAD_HUGE, NULL, err, sizeof err);
