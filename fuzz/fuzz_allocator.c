@@ -46,7 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.check = alloc->view != NULL ? HX_CHECK_FULL | HX_CHECK_END
                                   : HX_CHECK_EVERY | HX_CHECK_END;
     o.every = 64;
-    o.verify_budget = alloc->view != NULL ? 32 << 10 : 0;
+    o.verify_budget = alloc->view != NULL ? 8 << 10 : 0; // as fuzz_ops
     // as fuzz_ops: a FULL after each drain free is quadratic
     o.drain_batched = true;
     fuzz_run_program("fuzz_allocator", data, size, &o);

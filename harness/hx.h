@@ -421,8 +421,11 @@ struct hx_run_options {
     bool drain_batched;
     /* Bytes of live blocks a FULL check verifies against their patterns
      * (K5, K10), taking blocks in turn from where the last one stopped;
-     * 0 = every live block.  The end-of-run check verifies all, and every
-     * block is verified when it is freed or reallocated. */
+     * 0 = every live block.  With a budget, a FULL check also verifies
+     * the live neighbours (by address) of up to 16 pool blocks allocated
+     * or freed since the last one, where a stray write most likely
+     * landed.  The end-of-run check verifies all, and every block is
+     * verified when it is freed or reallocated. */
     size_t verify_budget;
     /* Where arenas come from: a region the caller keeps across runs
      * (made with keep_pages, so that a run reuses the pages the last one

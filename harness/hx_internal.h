@@ -48,6 +48,8 @@ struct hx_gone {
 
 struct hx_granules; /* granule map: which 8-byte granules live blocks cover */
 
+#define HX_NEAR_MAX 16 /* blocks whose neighbours a full check verifies */
+
 /* Make and free a granule map (shadow_map.c). */
 struct hx_granules *hx_granules_new(void);
 void hx_granules_free(struct hx_granules *m);
@@ -75,6 +77,12 @@ struct hx_shadow {
     struct hx_gone *gone;
     size_t ngone, gone_cap;
     bool live_kept; /* the list is kept up to date (else: rebuild) */
+    /* where blocks came or went since the list before (at most
+     * HX_NEAR_MAX; more and near_lost is set): their live neighbours are
+     * what a stray write of the allocator most likely hit */
+    uintptr_t near[HX_NEAR_MAX];
+    unsigned nnear;
+    bool near_lost;
     struct hx_granules *map;
     const struct hx_trace *t; /* for labels in messages */
     /* where findings go; the runner owns it */
@@ -119,6 +127,10 @@ void hx_shadow_unlisted(struct hx_shadow *s, uint32_t slot);
 
 /* Verify every live block's bytes (a full check). */
 void hx_shadow_verify_all(struct hx_shadow *s);
+
+/* Verify the live neighbours, in address order, of the blocks that came
+ * or went before the last hx_shadow_live_set() (when they were few). */
+void hx_shadow_verify_near(struct hx_shadow *s);
 
 /* Verify live blocks in turn, from where the last call stopped, until
  * budget bytes are verified or every slot was looked at. */

@@ -56,10 +56,13 @@ full_check(struct hx_runner *r, bool end)
         inv_check(&r->v, INV_FULL, NULL, r->sh.opno, &r->state);
         hx_merge_state(r);
     }
-    if (end || r->o->verify_budget == 0)
+    if (end || r->o->verify_budget == 0) {
         hx_shadow_verify_all(&r->sh);
-    else
+    } else {
+        if (r->viewed)
+            hx_shadow_verify_near(&r->sh);
         hx_shadow_verify_some(&r->sh, r->o->verify_budget);
+    }
     r->res->full_checks++;
 }
 

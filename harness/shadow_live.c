@@ -152,12 +152,23 @@ upper_bound(const void *const *live, size_t n, uintptr_t p)
 
 /* Drop from the list the entries of the blocks that went, each found by
  * its address; return the entries left. */
+/* Note that a block came or went at p, for hx_shadow_verify_near(). */
+static void
+near(struct hx_shadow *s, uintptr_t p)
+{
+    if (s->nnear < HX_NEAR_MAX)
+        s->near[s->nnear++] = p;
+    else
+        s->near_lost = true;
+}
+
 static size_t
 remove_gone(struct hx_shadow *s, size_t n)
 {
     size_t first = n;
     for (size_t g = 0; g < s->ngone; g++) {
         uintptr_t p = (uintptr_t)s->gone[g].p;
+        near(s, p);
         size_t at = upper_bound(s->live, n, p);
         // the slot's entry among those at p (more than one only after K6)
         while (at > 0 && (uintptr_t)s->live[at - 1] == p
@@ -197,6 +208,7 @@ insert_added(struct hx_shadow *s, size_t n)
     size_t end = n;
     for (size_t j = d; j-- > 0;) {
         const void *p = s->blocks[fresh[j]].p;
+        near(s, (uintptr_t)p);
         size_t at = upper_bound(s->live, end, (uintptr_t)p);
         memmove(s->live + at + j + 1, s->live + at,
                 (end - at) * sizeof *s->live);
@@ -242,6 +254,8 @@ hx_shadow_live_set(struct hx_shadow *s)
     if (s->live_slot == NULL)
         return unsorted(s);
     size_t n;
+    s->nnear = 0;
+    s->near_lost = !s->live_kept;
     if (s->live_kept) {
         n = update(s);
     } else {
@@ -257,4 +271,23 @@ hx_shadow_live_set(struct hx_shadow *s)
     s->nsorted = n;
     s->nadded = s->ngone = 0;
     return n;
+}
+
+void
+hx_shadow_verify_near(struct hx_shadow *s)
+{
+    if (s->near_lost || !s->live_kept)
+        return;
+    for (unsigned i = 0; i < s->nnear; i++) {
+        // the entry at the address itself (a block that came) is its own
+        // business: verified when freed; its neighbours are below and above
+        size_t at = upper_bound(s->live, s->nsorted, s->near[i]);
+        size_t below = at, above = at;
+        if (below > 0 && (uintptr_t)s->live[below - 1] == s->near[i])
+            below--;
+        if (below > 0)
+            hx_shadow_verify(s, s->live_slot[below - 1]);
+        if (above < s->nsorted)
+            hx_shadow_verify(s, s->live_slot[above]);
+    }
 }

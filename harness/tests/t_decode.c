@@ -2,7 +2,8 @@
  * group fills and thinnings (labels, the batch flag on all but their last
  * operation), FULL checks only where a batch ends, a region kept across
  * runs, the pokes' trailer, the shadow's verify budget, which delays a
- * finding but never loses it, and sizes above PTRDIFF_MAX (K11).
+ * finding but never loses it, the neighbours of touched blocks verified
+ * first, and sizes above PTRDIFF_MAX (K11).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -191,6 +192,37 @@ START_TEST(verify_budget_delays_not_loses)
 }
 END_TEST
 
+/* With a budget, the check after an op verifies the live neighbours of
+ * the blocks it allocated or freed first: b's overflow into c shows when
+ * d (above c) is freed, not when the round robin comes round to c. */
+START_TEST(neighbours_verified_first)
+{
+    static const char text[] = "expect K5\n"
+                               "malloc a 32\n"
+                               "malloc b 32\n"
+                               "malloc c 32\n"
+                               "malloc d 32\n"
+                               "malloc e 32\n"
+                               "overflow b 8\n"
+                               "free d\n"
+                               "free a\n"
+                               "free e\n";
+    struct hx_trace t;
+    char err[256];
+    ck_assert_msg(
+        hx_read_text(&t, "near", text, sizeof text - 1, err, sizeof err) == 0,
+        "%s", err);
+    struct hx_run_options o;
+    struct hx_run_result *res = full_run(&o, OBM_PROFILE_DEFAULT);
+    o.verify_budget = 1;
+    ck_assert_int_eq(hx_run(&t, &o, res), 1);
+    ck_assert(hx_as_expected(&t, res));
+    ck_assert_uint_eq(res->first_op, 7);
+    free(res);
+    hx_trace_free(&t);
+}
+END_TEST
+
 /* A size selector of 248 with 0xffff asks for HX_HUGE (above
  * PTRDIFF_MAX): malloc, calloc (kept whole, not split) and realloc of it
  * must return NULL, which the reference does without a K8; an allocator
@@ -238,6 +270,7 @@ main(void)
     tcase_add_test(tc, pokes_trailer);
     tcase_add_test(tc, verify_budget_delays_not_loses);
     tcase_add_test(tc, huge_sizes_refused);
+    tcase_add_test(tc, neighbours_verified_first);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
