@@ -169,6 +169,11 @@ hx_threads_run(const struct hx_allocator *a, const struct hx_trace *t,
     }
     *sh = (struct shared){.a = a, .t = t, .nt = nt, .o = o, .res = res};
     pthread_mutex_init(&sh->lock, NULL);
+    // a program mallocs on its main thread before it starts others, and
+    // glibc counts on it: under ASan nothing had called glibc's malloc, so
+    // two workers racing through its lazy init both took the main arena
+    // with one count, and the second to exit aborted in its freeres
+    a->free(a->ctx, a->malloc(a->ctx, 1));
     double t0 = hx_now();
     unsigned started = 0;
     for (; started < threads; started++) {
